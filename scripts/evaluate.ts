@@ -1,0 +1,146 @@
+/**
+ * Computes each shipped model's metrics on the full MNIST test split and writes them
+ * into public/models/<name>/card.json under `metrics`. Chapters import these cards.
+ *
+ *   npm run evaluate [-- classifier dvae] [--backend wasm|cpu]
+ *
+ * classifier: testAccuracy.
+ * dvae: reconstructionAccuracy (the referee's accuracy on hard-token reconstructions),
+ *       mse (per pixel, pixels in [0, 1]), codebookPerplexity and codesUsed over all
+ *       test tokens.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '../src/models/tf';
+import { assignParams, decodeCheckpoint } from '../src/models/checkpoint';
+import { sliceBatch } from '../src/models/data/batches';
+import { loadSplit, type MnistSplit } from '../src/models/data/mnist';
+import { nodeSource } from '../src/models/data/node-source';
+import { Classifier } from '../src/models/classifier';
+import { Dvae, codebookUsage } from '../src/models/dvae';
+import { accuracy, MeanSquaredError } from '../src/models/metrics';
+import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
+import type { ModelCard } from '../src/models/card';
+import { useBackend, type NodeBackend } from './lib/node-backend';
+import { readCheckpointDir } from './lib/checkpoint-files';
+
+const root = resolve(import.meta.dirname, '..');
+const BATCH = 500;
+
+const { values, positionals } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string', default: 'wasm' } } });
+const requested = positionals.length ? positionals : ['classifier', 'dvae'];
+for (const name of requested) {
+  if (!isModelName(name)) {
+    console.error(`Unknown model "${name}": expected classifier or dvae.`);
+    process.exit(2);
+  }
+}
+
+function modelDir(name: ModelName) {
+  return join(root, 'public/models', name);
+}
+
+async function loadShipped(name: ModelName): Promise<{ handle: ModelHandle; card: ModelCard }> {
+  const dir = modelDir(name);
+  const card = JSON.parse(await readFile(join(dir, 'card.json'), 'utf8')) as ModelCard;
+  const checkpoint = await readCheckpointDir(dir);
+  const handle = createModel(name, 0, checkpoint.manifest.config as never);
+  assignParams(handle.model.params, await decodeCheckpoint(checkpoint, { model: name, shapes: handle.shapes, origin: dir }));
+  return { handle, card };
+}
+
+function predictAll(classifier: Classifier, images: (start: number, size: number) => tf.Tensor4D, count: number): Int32Array {
+  const predicted = new Int32Array(count);
+  for (let start = 0; start < count; start += BATCH) {
+    const size = Math.min(BATCH, count - start);
+    const batch = images(start, size);
+    const labels = classifier.predict(batch);
+    predicted.set(labels.dataSync(), start);
+    tf.dispose([batch, labels]);
+  }
+  return predicted;
+}
+
+function testImages(test: MnistSplit) {
+  return (start: number, size: number) => {
+    const batch = sliceBatch(test, start, size);
+    return tf.tensor4d(batch.images, [batch.size, 28, 28, 1]);
+  };
+}
+
+async function evaluateClassifier(classifier: Classifier, test: MnistSplit) {
+  const predicted = predictAll(classifier, testImages(test), test.count);
+  return { testAccuracy: accuracy(predicted, test.labels) };
+}
+
+async function evaluateDvae(dvae: Dvae, referee: Classifier, test: MnistSplit) {
+  const tokens = new Int32Array(test.count * 49);
+  const predicted = new Int32Array(test.count);
+  const mse = new MeanSquaredError();
+  for (let start = 0; start < test.count; start += BATCH) {
+    const size = Math.min(BATCH, test.count - start);
+    const batch = sliceBatch(test, start, size);
+    const [grid, labels, reconstruction] = tf.tidy(() => {
+      const images = tf.tensor4d(batch.images, [size, 28, 28, 1]);
+      const grid = dvae.tokenize(images);
+      const reconstruction = dvae.decodeTokens(grid);
+      return [grid, referee.predict(reconstruction), reconstruction];
+    });
+    tokens.set(grid.dataSync(), start * 49);
+    predicted.set(labels.dataSync(), start);
+    mse.add(reconstruction.dataSync(), batch.images);
+    tf.dispose([grid, labels, reconstruction]);
+  }
+  const usage = codebookUsage(tokens, dvae.config.codebookSize);
+  return {
+    reconstructionAccuracy: accuracy(predicted, test.labels),
+    mse: mse.value(),
+    codebookPerplexity: usage.perplexity,
+    codesUsed: usage.codesUsed,
+  };
+}
+
+async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<string, number>, backend: string, examples: number) {
+  const rounded = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Number(value.toPrecision(6))]));
+  const updated: ModelCard = {
+    ...card,
+    metrics: rounded,
+    evaluation: { command: `npm run evaluate -- ${name}`, split: 'test', examples, backend, finishedAt: new Date().toISOString() },
+  };
+  await writeFile(join(modelDir(name), 'card.json'), `${JSON.stringify(updated, null, 2)}\n`);
+  console.log(`evaluate ${name}: ${Object.entries(rounded).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+}
+
+async function main() {
+  const backend = await useBackend(values.backend as NodeBackend);
+  const test = await loadSplit(nodeSource(), 'test');
+  console.log(`evaluate: ${test.count} test digits, backend ${backend}, models ${requested.join(', ')}.`);
+
+  if (!existsSync(join(modelDir('classifier'), 'model.json'))) {
+    console.error('evaluate: public/models/classifier is missing; every metric needs the referee. Run `npm run train -- classifier` first.');
+    process.exit(1);
+  }
+  const { handle: refereeHandle, card: refereeCard } = await loadShipped('classifier');
+  const referee = refereeHandle.model as Classifier;
+
+  for (const name of requested as ModelName[]) {
+    const started = performance.now();
+    if (name === 'classifier') {
+      await writeMetrics(name, refereeCard, await evaluateClassifier(referee, test), backend, test.count);
+    } else {
+      if (!existsSync(join(modelDir(name), 'model.json'))) {
+        console.error(`evaluate ${name}: no checkpoint in public/models/${name}; run \`npm run train -- ${name}\` first.`);
+        process.exitCode = 1;
+        continue;
+      }
+      const { handle, card } = await loadShipped(name);
+      await writeMetrics(name, card, await evaluateDvae(handle.model as Dvae, referee, test), backend, test.count);
+      (handle.model as Dvae).dispose();
+    }
+    console.log(`evaluate ${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+  }
+}
+
+await main();

@@ -1,0 +1,210 @@
+/**
+ * Trains a shipped model in Node and writes its checkpoint and card to public/models/<name>/.
+ *
+ *   npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *
+ * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
+ * command again resumes from there (same seed, same batches), unless `--fresh` is given.
+ */
+import { parseArgs } from 'node:util';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '../src/models/tf';
+import { assignParams, decodeCheckpoint, encodeCheckpoint, CHECKPOINT_FORMAT_VERSION } from '../src/models/checkpoint';
+import { Batcher, sliceBatch, type BatcherState } from '../src/models/data/batches';
+import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist';
+import { nodeSource } from '../src/models/data/node-source';
+import { sha256Hex } from '../src/models/data/sha256';
+import { paramCount } from '../src/models/nn';
+import { createModel, isModelName, RECIPES, TITLES, type ModelHandle } from '../src/models/registry';
+import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
+import type { ModelCard } from '../src/models/card';
+import { Classifier } from '../src/models/classifier';
+import { Dvae } from '../src/models/dvae';
+import { useBackend, type NodeBackend } from './lib/node-backend';
+import { readCheckpointDir, writeCheckpointDir } from './lib/checkpoint-files';
+
+const root = resolve(import.meta.dirname, '..');
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    steps: { type: 'string' },
+    seed: { type: 'string', default: '1' },
+    backend: { type: 'string', default: 'wasm' },
+    fresh: { type: 'boolean', default: false },
+    'save-every': { type: 'string', default: '250' },
+    'log-every': { type: 'string', default: '100' },
+    out: { type: 'string' },
+  },
+});
+
+const name = positionals[0];
+if (!name || !isModelName(name)) {
+  console.error(`Usage: npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${name ?? ''}".`);
+  process.exit(2);
+}
+const recipe = { ...RECIPES[name] };
+const steps = values.steps ? Number(values.steps) : recipe.steps;
+const seed = Number(values.seed);
+const saveEvery = Number(values['save-every']);
+const logEvery = Number(values['log-every']);
+if (!Number.isInteger(steps) || steps < 1 || !Number.isInteger(seed)) {
+  console.error(`--steps must be a positive integer and --seed an integer, got ${values.steps} and ${values.seed}.`);
+  process.exit(2);
+}
+recipe.trainer = { learningRate: { ...recipe.trainer.learningRate, totalSteps: steps } };
+
+const outDir = resolve(values.out ?? join(root, 'public/models', name));
+const resumeDir = join(root, '.cache/train', name);
+
+/** Resume state beside the weights: where the run is and what it was started with. */
+interface ResumeState {
+  step: number;
+  seed: number;
+  steps: number;
+  batcher: BatcherState;
+  elapsedSeconds: number;
+}
+
+async function saveResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher, elapsedSeconds: number) {
+  const optimizerState = await trainer.getOptimizerState();
+  const tensors: Record<string, tf.Tensor> = { ...handle.model.params };
+  const casts: tf.Tensor[] = [];
+  for (const [key, tensor] of Object.entries(optimizerState)) {
+    const asFloat = tensor.dtype === 'float32' ? tensor : tf.cast(tensor, 'float32');
+    if (asFloat !== tensor) casts.push(asFloat);
+    tensors[`optimizer/${key}`] = asFloat;
+  }
+  const checkpoint = await encodeCheckpoint(name!, handle.config, tensors);
+  // getWeights() creates a fresh `iter` scalar on every call; the moments are the optimizer's own.
+  tf.dispose([...casts, optimizerState.iter]);
+  await writeCheckpointDir(resumeDir, checkpoint);
+  const state: ResumeState = { step: trainer.step, seed, steps, batcher: batcher.getState(), elapsedSeconds };
+  await writeFile(join(resumeDir, 'state.json'), JSON.stringify(state));
+}
+
+async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher): Promise<number> {
+  const statePath = join(resumeDir, 'state.json');
+  if (values.fresh || !existsSync(statePath)) return 0;
+  const state = JSON.parse(await readFile(statePath, 'utf8')) as ResumeState;
+  if (state.seed !== seed || state.steps !== steps) {
+    console.log(`train ${name}: ignoring saved progress (seed ${state.seed}, ${state.steps} steps) because this run asks for seed ${seed}, ${steps} steps.`);
+    return 0;
+  }
+  const checkpoint = await readCheckpointDir(resumeDir);
+  const names = checkpoint.manifest.tensors.map((entry) => entry.name);
+  const optimizerShapes = Object.fromEntries(checkpoint.manifest.tensors.filter((e) => e.name.startsWith('optimizer/')).map((e) => [e.name, e.shape]));
+  const values_ = await decodeCheckpoint(checkpoint, { model: name!, shapes: { ...handle.shapes, ...optimizerShapes }, origin: resumeDir });
+  assignParams(handle.model.params, values_);
+  const optimizerState: Record<string, tf.Tensor> = {};
+  for (const key of names.filter((n) => n.startsWith('optimizer/'))) {
+    const entry = checkpoint.manifest.tensors.find((e) => e.name === key)!;
+    optimizerState[key.slice('optimizer/'.length)] = tf.tensor(values_[key], entry.shape);
+  }
+  await trainer.setOptimizerState(optimizerState);
+  tf.dispose(Object.values(optimizerState).filter((t) => t.name === undefined));
+  batcher.setState(state.batcher);
+  trainer.step = state.step;
+  console.log(`train ${name}: resumed at step ${state.step} of ${steps} from ${resumeDir}.`);
+  return state.elapsedSeconds;
+}
+
+/** A quick held-out check for the log; `npm run evaluate` computes the card's metrics. */
+function quickCheck(handle: ModelHandle, test: MnistSplit): string {
+  const batch = sliceBatch(test, 0, 1000);
+  return tf.tidy(() => {
+    const images = tf.tensor4d(batch.images, [batch.size, 28, 28, 1]);
+    if (handle.model instanceof Classifier) {
+      const predicted = handle.model.predict(images).dataSync();
+      let correct = 0;
+      predicted.forEach((p, i) => (correct += p === batch.labels[i] ? 1 : 0));
+      return `test accuracy ${(correct / batch.size).toFixed(4)} on the first ${batch.size} test digits`;
+    }
+    const model = handle.model as Dvae;
+    const mse = tf.mean(tf.square(tf.sub(model.reconstruct(images), images))).dataSync()[0];
+    return `hard-token reconstruction MSE ${mse.toFixed(5)} on the first ${batch.size} test digits`;
+  });
+}
+
+function formatTerms(terms: LossTerms): string {
+  return Object.entries(terms)
+    .map(([key, value]) => `${key} ${Math.abs(value) < 0.01 && value !== 0 ? value.toExponential(2) : value.toFixed(4)}`)
+    .join(', ');
+}
+
+async function main() {
+  const backend = await useBackend(values.backend as NodeBackend);
+  const source = nodeSource();
+  const loadStart = performance.now();
+  const [train, test, index] = await Promise.all([loadSplit(source, 'train'), loadSplit(source, 'test'), loadIndex(source)]);
+  const dataSha256 = await sha256Hex(new TextEncoder().encode(index.splits.train.shards.map((s) => s.sha256).join('\n')));
+  console.log(`train ${name}: loaded ${train.count} train and ${test.count} test digits in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; backend ${backend}.`);
+
+  const handle = createModel(name!, seed);
+  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, recipe.schedule), recipe.trainer);
+  const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
+  let elapsedBefore = await tryResume(handle, trainer, batcher);
+  console.log(`train ${name}: ${paramCount(handle.shapes)} parameters, config ${JSON.stringify(handle.config)}, ${steps} steps of batch ${recipe.batchSize}, seed ${seed}.`);
+
+  let terms: LossTerms = {};
+  let windowStart = performance.now();
+  let windowStep = trainer.step;
+  const runStart = performance.now();
+  while (trainer.step < steps) {
+    try {
+      terms = trainer.trainStep(batcher.next());
+    } catch (error) {
+      if (error instanceof NonFiniteLossError) {
+        console.error(`train ${name}: ${error.message} Progress saved at the last multiple of ${saveEvery} steps is kept in ${resumeDir}.`);
+        process.exit(1);
+      }
+      throw error;
+    }
+
+    if (trainer.step % logEvery === 0 || trainer.step === steps) {
+      const now = performance.now();
+      const stepsPerSecond = (trainer.step - windowStep) / ((now - windowStart) / 1000);
+      console.log(`train ${name}: step ${trainer.step}/${steps}, epoch ${batcher.epoch}, ${formatTerms(terms)}, ${stepsPerSecond.toFixed(2)} steps/s, ${tf.memory().numTensors} tensors.`);
+      windowStart = now;
+      windowStep = trainer.step;
+    }
+    if (trainer.step % saveEvery === 0 && trainer.step < steps) {
+      await saveResume(handle, trainer, batcher, elapsedBefore + (performance.now() - runStart) / 1000);
+    }
+  }
+
+  const durationSeconds = elapsedBefore + (performance.now() - runStart) / 1000;
+  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${quickCheck(handle, test)}.`);
+
+  const trainingFacts = { step: trainer.step, seed };
+  const checkpoint = await encodeCheckpoint(name!, handle.config, handle.model.params, trainingFacts);
+  await writeCheckpointDir(outDir, checkpoint);
+  const card: ModelCard = {
+    model: name!,
+    ...TITLES[name!],
+    formatVersion: CHECKPOINT_FORMAT_VERSION,
+    config: { ...handle.config },
+    parameters: paramCount(handle.shapes),
+    training: {
+      command: `npm run train -- ${name} --steps ${steps} --seed ${seed} --backend ${backend}`,
+      seed,
+      steps,
+      batchSize: recipe.batchSize,
+      options: { ...recipe.trainer, maxShift: recipe.maxShift, ...(recipe.schedule ? { schedule: recipe.schedule } : {}) },
+      dataSha256,
+      tfjsVersion: tf.version_core,
+      backend,
+      durationSeconds: Math.round(durationSeconds),
+      finishedAt: new Date().toISOString(),
+      finalLossTerms: terms,
+    },
+  };
+  await mkdir(outDir, { recursive: true });
+  await writeFile(join(outDir, 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  await rm(resumeDir, { recursive: true, force: true });
+  console.log(`train ${name}: wrote ${outDir}/model.json, weights.bin (${(checkpoint.weights.length / 1024).toFixed(0)} KiB) and card.json; run \`npm run evaluate\` for its metrics.`);
+}
+
+await main();

@@ -1,0 +1,80 @@
+/**
+ * The shipped models by name: their constructors, parameter shapes and default
+ * training settings, shared by `npm run train`, `npm run evaluate`, the worker and tests.
+ */
+import { Classifier, classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier';
+import { Dvae, dvaeShapes, DEFAULT_DVAE_CONFIG, DEFAULT_DVAE_SCHEDULE, type DvaeConfig, type DvaeSchedule } from './dvae';
+import type { ParamShapes } from './nn';
+import type { LossFunction, TrainerOptions } from './trainer';
+
+export type ModelName = 'classifier' | 'dvae';
+
+export interface TrainingRecipe {
+  steps: number;
+  batchSize: number;
+  /** Random shift of training images in pixels (augmentation); 0 for none. */
+  maxShift: number;
+  trainer: TrainerOptions;
+  /** Model-specific schedules (the dVAE's temperature and KL weight). */
+  schedule?: DvaeSchedule;
+}
+
+export const RECIPES: Record<ModelName, TrainingRecipe> = {
+  classifier: {
+    steps: 3000,
+    batchSize: 64,
+    maxShift: 2,
+    trainer: { learningRate: { initial: 2e-3, final: 5e-5, warmupSteps: 100, totalSteps: 3000 } },
+  },
+  dvae: {
+    steps: 4000,
+    batchSize: 64,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 100, totalSteps: 4000 } },
+    schedule: { ...DEFAULT_DVAE_SCHEDULE, temperatureSteps: 3000, klWarmupSteps: 500 },
+  },
+};
+
+export const TITLES: Record<ModelName, { title: string; description: string }> = {
+  classifier: {
+    title: 'Referee classifier',
+    description: 'A small CNN that classifies MNIST digits. It only evaluates generators (conditional accuracy, FID on its 128-d penultimate features) and never trains with them.',
+  },
+  dvae: {
+    title: 'Discrete VAE (image tokenizer)',
+    description: 'Encodes a 28×28 digit as a 7×7 grid of tokens over a learned codebook and decodes a token grid back to pixels, as DALL·E’s dVAE does at 256×256 → 32×32.',
+  },
+};
+
+/** A model instance with what the generic training and checkpoint code needs. */
+export interface ModelHandle {
+  name: ModelName;
+  config: ClassifierConfig | DvaeConfig;
+  shapes: ParamShapes;
+  model: Classifier | Dvae;
+  lossFunction(seed: number, schedule?: DvaeSchedule): LossFunction;
+}
+
+export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig): ModelHandle {
+  if (name === 'classifier') {
+    const classifierConfig = (config as ClassifierConfig | undefined) ?? DEFAULT_CLASSIFIER_CONFIG;
+    const model = new Classifier(classifierConfig, seed);
+    return { name, config: classifierConfig, shapes: classifierShapes(classifierConfig), model, lossFunction: (lossSeed) => model.lossFunction(lossSeed) };
+  }
+  if (name === 'dvae') {
+    const dvaeConfig = (config as DvaeConfig | undefined) ?? DEFAULT_DVAE_CONFIG;
+    const model = new Dvae(dvaeConfig, seed);
+    return {
+      name,
+      config: dvaeConfig,
+      shapes: dvaeShapes(dvaeConfig),
+      model,
+      lossFunction: (lossSeed, schedule) => model.lossFunction(schedule ?? RECIPES.dvae.schedule!, lossSeed),
+    };
+  }
+  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae.`);
+}
+
+export function isModelName(name: string): name is ModelName {
+  return name === 'classifier' || name === 'dvae';
+}
