@@ -1,0 +1,32 @@
+import AxeBuilder from '@axe-core/playwright';
+
+import { listBuiltPages } from './site';
+import { expect, test } from './fixtures';
+
+const builtPages = listBuiltPages();
+
+for (const colorScheme of ['light', 'dark'] as const) {
+  test.describe(`axe in the ${colorScheme} theme`, () => {
+    // Starlight's default theme setting, "auto", follows prefers-color-scheme.
+    test.use({ colorScheme });
+
+    for (const path of builtPages) {
+      test(`${path} has no serious violations`, async ({ page }) => {
+        await page.goto(path);
+        await expect(page.locator('html')).toHaveAttribute('data-theme', colorScheme);
+
+        const results = await new AxeBuilder({ page }).analyze();
+        const seriousViolations = results.violations
+          .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+          .map((violation) => ({
+            rule: violation.id,
+            impact: violation.impact,
+            help: violation.help,
+            targets: violation.nodes.map((node) => node.target.join(' ')),
+          }));
+
+        expect(seriousViolations).toEqual([]);
+      });
+    }
+  });
+}
