@@ -5,6 +5,7 @@
  *
  * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
  * command again resumes from there (same seed, same batches), unless `--fresh` is given.
+ * `--stop-after N` saves and exits at step N, which is how resuming is tested.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist'
 import { nodeSource } from '../src/models/data/node-source';
 import { sha256Hex } from '../src/models/data/sha256';
 import { paramCount } from '../src/models/nn';
-import { createModel, isModelName, RECIPES, TITLES, type ModelHandle } from '../src/models/registry';
+import { createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
 import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
 import type { ModelCard } from '../src/models/card';
 import { Classifier } from '../src/models/classifier';
@@ -37,14 +38,17 @@ const { values, positionals } = parseArgs({
     'save-every': { type: 'string', default: '250' },
     'log-every': { type: 'string', default: '100' },
     out: { type: 'string' },
+    // Ends the process after saving progress at this step, as an interruption would.
+    'stop-after': { type: 'string' },
   },
 });
 
-const name = positionals[0];
-if (!name || !isModelName(name)) {
-  console.error(`Usage: npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${name ?? ''}".`);
+const requestedName = positionals[0] ?? '';
+if (!isModelName(requestedName)) {
+  console.error(`Usage: npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
   process.exit(2);
 }
+const name: ModelName = requestedName;
 const recipe = { ...RECIPES[name] };
 const steps = values.steps ? Number(values.steps) : recipe.steps;
 const seed = Number(values.seed);
@@ -77,7 +81,7 @@ async function saveResume(handle: ModelHandle, trainer: Trainer, batcher: Batche
     if (asFloat !== tensor) casts.push(asFloat);
     tensors[`optimizer/${key}`] = asFloat;
   }
-  const checkpoint = await encodeCheckpoint(name!, handle.config, tensors);
+  const checkpoint = await encodeCheckpoint(name, handle.config, tensors);
   // getWeights() creates a fresh `iter` scalar on every call; the moments are the optimizer's own.
   tf.dispose([...casts, optimizerState.iter]);
   await writeCheckpointDir(resumeDir, checkpoint);
@@ -96,7 +100,7 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
   const checkpoint = await readCheckpointDir(resumeDir);
   const names = checkpoint.manifest.tensors.map((entry) => entry.name);
   const optimizerShapes = Object.fromEntries(checkpoint.manifest.tensors.filter((e) => e.name.startsWith('optimizer/')).map((e) => [e.name, e.shape]));
-  const values_ = await decodeCheckpoint(checkpoint, { model: name!, shapes: { ...handle.shapes, ...optimizerShapes }, origin: resumeDir });
+  const values_ = await decodeCheckpoint(checkpoint, { model: name, shapes: { ...handle.shapes, ...optimizerShapes }, origin: resumeDir });
   assignParams(handle.model.params, values_);
   const optimizerState: Record<string, tf.Tensor> = {};
   for (const key of names.filter((n) => n.startsWith('optimizer/'))) {
@@ -104,7 +108,8 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
     optimizerState[key.slice('optimizer/'.length)] = tf.tensor(values_[key], entry.shape);
   }
   await trainer.setOptimizerState(optimizerState);
-  tf.dispose(Object.values(optimizerState).filter((t) => t.name === undefined));
+  // setWeights wraps each tensor in a new variable that shares its data, so these can go.
+  tf.dispose(Object.values(optimizerState));
   batcher.setState(state.batcher);
   trainer.step = state.step;
   console.log(`train ${name}: resumed at step ${state.step} of ${steps} from ${resumeDir}.`);
@@ -142,10 +147,10 @@ async function main() {
   const dataSha256 = await sha256Hex(new TextEncoder().encode(index.splits.train.shards.map((s) => s.sha256).join('\n')));
   console.log(`train ${name}: loaded ${train.count} train and ${test.count} test digits in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; backend ${backend}.`);
 
-  const handle = createModel(name!, seed);
+  const handle = createModel(name, seed);
   const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, recipe.schedule), recipe.trainer);
   const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
-  let elapsedBefore = await tryResume(handle, trainer, batcher);
+  const elapsedBefore = await tryResume(handle, trainer, batcher);
   console.log(`train ${name}: ${paramCount(handle.shapes)} parameters, config ${JSON.stringify(handle.config)}, ${steps} steps of batch ${recipe.batchSize}, seed ${seed}.`);
 
   let terms: LossTerms = {};
@@ -170,8 +175,13 @@ async function main() {
       windowStart = now;
       windowStep = trainer.step;
     }
-    if (trainer.step % saveEvery === 0 && trainer.step < steps) {
+    const stopHere = values['stop-after'] !== undefined && trainer.step === Number(values['stop-after']);
+    if ((trainer.step % saveEvery === 0 || stopHere) && trainer.step < steps) {
       await saveResume(handle, trainer, batcher, elapsedBefore + (performance.now() - runStart) / 1000);
+    }
+    if (stopHere) {
+      console.log(`train ${name}: stopped at step ${trainer.step} as --stop-after asked; run the same command again to resume.`);
+      return;
     }
   }
 
@@ -179,11 +189,11 @@ async function main() {
   console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${quickCheck(handle, test)}.`);
 
   const trainingFacts = { step: trainer.step, seed };
-  const checkpoint = await encodeCheckpoint(name!, handle.config, handle.model.params, trainingFacts);
+  const checkpoint = await encodeCheckpoint(name, handle.config, handle.model.params, trainingFacts);
   await writeCheckpointDir(outDir, checkpoint);
   const card: ModelCard = {
-    model: name!,
-    ...TITLES[name!],
+    model: name,
+    ...TITLES[name],
     formatVersion: CHECKPOINT_FORMAT_VERSION,
     config: { ...handle.config },
     parameters: paramCount(handle.shapes),

@@ -82,7 +82,8 @@ export class Trainer {
       tf.dispose(grads);
       throw new NonFiniteLossError(this.step + 1, terms);
     }
-    this.optimizer.applyGradients(grads);
+    // variableGrads keys the gradients by variable name, which is what applyGradients expects.
+    this.optimizer.applyGradients(grads as unknown as Record<string, tf.Variable>);
     tf.dispose(grads);
     this.step += 1;
     terms.learningRate = learningRate;
@@ -108,7 +109,7 @@ export class Trainer {
   /** Restores state from `getOptimizerState`; the order matters to tfjs's Adam, so it is rebuilt here. */
   async setOptimizerState(state: Record<string, tf.Tensor>): Promise<void> {
     const entries = Object.entries(this.params);
-    const ordered: tf.NamedTensor[] = [{ name: 'iter', tensor: state.iter }];
+    const ordered: { name: string; tensor: tf.Tensor }[] = [{ name: 'iter', tensor: state.iter }];
     for (const suffix of ['m', 'v']) {
       for (const [key, variable] of entries) {
         const tensor = state[`${key}/${suffix}`];

@@ -7,7 +7,13 @@
  */
 import type { ModelCard } from '../card';
 
-export type BackendName = 'webgpu' | 'webgl' | 'wasm' | 'cpu';
+/** tfjs backends in preference order. */
+export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
+export type BackendName = (typeof BACKEND_NAMES)[number];
+
+export function isBackendName(value: unknown): value is BackendName {
+  return typeof value === 'string' && (BACKEND_NAMES as readonly string[]).includes(value);
+}
 
 /** One backend candidate tried during selection. */
 export interface BackendProbe {
@@ -18,6 +24,10 @@ export interface BackendProbe {
   probeMs?: number;
   /** Why it was rejected or ranked down, e.g. "WebGL renderer is SwiftShader (software)". */
   note?: string;
+  /** The GPU renderer or WebGPU adapter as the browser names it, when it can be read. */
+  renderer?: string;
+  /** True when the renderer is a software rasteriser (SwiftShader, llvmpipe, …), which wasm outruns. */
+  software?: boolean;
 }
 
 export interface BackendInfo {
@@ -32,8 +42,11 @@ export interface BackendInfo {
 
 export type ModelName = 'dvae' | 'classifier';
 
-/** Where weights come from. 'pretrained' = public/models/<name>/ on the site. */
-export type WeightsSource = 'pretrained' | 'saved' | 'fresh';
+/**
+ * Origin of the weights. 'pretrained' = public/models/<name>/ on the site, 'saved' = the
+ * reader's copy in IndexedDB, 'file' = a checkpoint file the reader uploaded (set by `loadFile`).
+ */
+export type WeightsSource = 'pretrained' | 'saved' | 'fresh' | 'file';
 
 export interface LoadedModelInfo {
   name: ModelName;
@@ -61,9 +74,17 @@ export interface TrainingOptions {
   progressEvery: number;
   /** Training examples to load (the first shards of the train split), to bound download size. */
   maxExamples: number;
+  /**
+   * Peak learning rate of Adam, replacing the recipe's; the final rate scales with it.
+   * Lets a widget show what too large a step does.
+   */
+  learningRate?: number;
+  /** Fixed test digits shown in each progress preview (default 8, at most 64). */
+  previewCount?: number;
 }
 
 export interface TrainingProgress {
+  /** Steps completed in this run: 0 before the first, and 0 in the 'idle' report after a reset. */
   step: number;
   totalSteps: number;
   /** Loss terms of the latest step by name (loss, reconstruction, kl, temperature, klWeight, learningRate). */
@@ -75,20 +96,69 @@ export interface TrainingProgress {
   /** Fixed test digits and their current reconstructions, [previewCount, 28, 28] each. */
   preview?: { originals: Float32Array; reconstructions: Float32Array };
   state: TrainingState;
+  /** Download progress of the training shards while `state` is 'loading-data'. */
+  dataProgress?: { loadedBytes: number; totalBytes: number };
+  /** The reason training stopped, when `state` is 'error'. */
+  failure?: WorkerFailure;
 }
 
 export type TrainingState = 'idle' | 'loading-data' | 'running' | 'paused' | 'stopped' | 'error';
 
 /** A failure the page shows in the widget; `kind` picks the wording and the offered fix. */
 export interface WorkerFailure {
-  kind: 'backend' | 'checkpoint' | 'data' | 'nan' | 'storage' | 'input' | 'internal';
+  kind: WorkerFailureKind;
   message: string;
+}
+
+export const WORKER_FAILURE_KINDS = ['backend', 'checkpoint', 'data', 'nan', 'storage', 'input', 'internal'] as const;
+export type WorkerFailureKind = (typeof WORKER_FAILURE_KINDS)[number];
+
+const FAILURE_NAME_PREFIX = 'ModelWorkerError:';
+
+/**
+ * An error with a reader-facing message and a failure kind. comlink 4.4 copies only `name`,
+ * `message` and `stack` of a thrown Error to the page, so the kind travels in `name`
+ * ("ModelWorkerError:nan") and `toWorkerFailure` reads it back on the page side.
+ */
+export class ModelWorkerError extends Error {
+  constructor(
+    readonly kind: WorkerFailureKind,
+    message: string,
+  ) {
+    super(message);
+    this.name = `${FAILURE_NAME_PREFIX}${kind}`;
+  }
+}
+
+/**
+ * Reads the failure kind and message of an error thrown by the worker, of a `WorkerFailure`
+ * (as in `TrainingProgress.failure`), or of any other error ('internal').
+ */
+export function toWorkerFailure(error: unknown): WorkerFailure {
+  if (error instanceof ModelWorkerError) return { kind: error.kind, message: error.message };
+  if (isWorkerFailure(error)) return { kind: error.kind, message: error.message };
+  if (error instanceof Error) {
+    const kind = error.name.startsWith(FAILURE_NAME_PREFIX) ? error.name.slice(FAILURE_NAME_PREFIX.length) : '';
+    const known = (WORKER_FAILURE_KINDS as readonly string[]).includes(kind);
+    return { kind: known ? (kind as WorkerFailureKind) : 'internal', message: error.message };
+  }
+  return { kind: 'internal', message: String(error) };
+}
+
+function isWorkerFailure(value: unknown): value is WorkerFailure {
+  if (!value || typeof value !== 'object' || value instanceof Error) return false;
+  const { kind, message } = value as Partial<WorkerFailure>;
+  return typeof message === 'string' && (WORKER_FAILURE_KINDS as readonly string[]).includes(kind as string);
 }
 
 /** The worker's API. Every method may reject with an Error whose message is for the reader. */
 export interface ModelWorkerApi {
-  /** Picks and starts a backend (override honoured when it works). Idempotent. */
-  init(options: { baseUrl: string; backend?: BackendName }): Promise<BackendInfo>;
+  /**
+   * Picks and starts a backend (override honoured when it works). Idempotent: later calls
+   * return the first call's result. `probes` are the ranked probes of an earlier session on
+   * the same page. With them, the worker skips the timing probe and tries backends in their order.
+   */
+  init(options: { baseUrl: string; backend?: BackendName; probes?: BackendProbe[] }): Promise<BackendInfo>;
 
   /** Loads weights for a model, replacing any in memory for that name. */
   load(name: ModelName, source: WeightsSource): Promise<LoadedModelInfo>;
@@ -101,19 +171,26 @@ export interface ModelWorkerApi {
   /** `count` test digits starting at `start` (pixels and labels), for pickers. */
   testDigits(start: number, count: number): Promise<{ images: Float32Array; labels: Int32Array }>;
 
-  /** Training of the dVAE from fresh weights (or the loaded ones, with `fromCurrent`). */
+  /**
+   * Training of the dVAE from fresh weights (or the loaded ones, with `fromCurrent`; their
+   * schedules then restart at step 0). Resolves when the run ends: all `totalSteps` done, or
+   * reset. Rejects with the failure that stopped it ('nan', 'data', 'backend'); that failure
+   * is also sent as a last progress report with state 'error'.
+   */
   startTraining(options: TrainingOptions & { fromCurrent?: boolean }, onProgress: (progress: TrainingProgress) => void): Promise<void>;
   pauseTraining(): Promise<void>;
   resumeTraining(): Promise<void>;
-  /** Runs exactly one step while paused and reports it. */
+  /** Runs exactly one step while paused and returns its report, which also goes to `onProgress`. */
   stepTraining(): Promise<TrainingProgress>;
-  /** Stops training and restores fresh weights with the same seed. */
+  /** Stops training and restores fresh weights with the same seed; the run's last report has state 'idle'. */
   resetTraining(): Promise<void>;
 
   /** Saves the model's current weights and card to IndexedDB under its name. */
   save(name: ModelName): Promise<{ savedAt: string; bytes: number }>;
   /** Whether IndexedDB holds saved weights for the model, and when they were saved. */
   savedInfo(name: ModelName): Promise<{ savedAt: string; step: number } | null>;
+  /** Deletes the model's saved weights from IndexedDB (the fix for a corrupt record); false when none were saved. */
+  deleteSaved(name: ModelName): Promise<boolean>;
   /** A packed single-file checkpoint of the current weights, for download. */
   exportFile(name: ModelName): Promise<Uint8Array>;
 }

@@ -1,0 +1,577 @@
+/**
+ * ModelHost: the model worker's logic without the worker. It implements `ModelWorkerApi`
+ * over plain data, so worker.ts only wires it to comlink and Node tests drive it directly.
+ * It uses no DOM API: `fetch`, IndexedDB and the backend are all passed in or probed.
+ *
+ * The host owns every tensor. Each model name has at most one set of weights in memory,
+ * and new weights replace old ones only after they have been fully validated.
+ */
+import * as tf from '../tf';
+import type { ModelCard } from '../card';
+import {
+  assignParams,
+  CheckpointError,
+  CHECKPOINT_FORMAT_VERSION,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  fetchCheckpoint,
+  packCheckpoint,
+  unpackCheckpoint,
+  type Checkpoint,
+} from '../checkpoint';
+import { classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type Classifier } from '../classifier';
+import { DataError, fetchSource, loadIndex, loadSplit, PIXELS, type DataSource, type MnistSplit } from '../data/mnist';
+import { sha256Hex } from '../data/sha256';
+import { DEFAULT_DVAE_CONFIG, dvaeShapes, GRID_SIZE, type Dvae } from '../dvae';
+import { paramCount, type ParamShapes } from '../nn';
+import { createModel, isModelName, TITLES, type ModelHandle } from '../registry';
+import { NonFiniteLossError } from '../trainer';
+import { selectBackend, type BackendHealth, type BackendSelection, type BackendSelectionOptions } from './backend';
+import {
+  ModelWorkerError,
+  type BackendInfo,
+  type BackendName,
+  type BackendProbe,
+  type LoadedModelInfo,
+  type ModelName,
+  type ModelWorkerApi,
+  type TokenizeResult,
+  type TrainingOptions,
+  type TrainingProgress,
+  type WeightsSource,
+} from './protocol';
+import { StorageError, WeightsStore } from './storage';
+import { TrainingRun, validateTrainingOptions, type TrainingSummary } from './training';
+
+/** Seed of fresh weights loaded without training options; `npm run train` uses the same default. */
+const DEFAULT_SEED = 1;
+/** Most images one tokenize, decode or classify call accepts (about 3 MB of pixels). */
+const MAX_IMAGES_PER_CALL = 1024;
+
+export interface ModelHostOptions {
+  /** `fetch` for data and checkpoints; tests pass one that reads public/ from disk. */
+  fetch?: typeof fetch;
+  /** Saved-weights store; defaults to IndexedDB of the worker. */
+  store?: WeightsStore;
+  /**
+   * Folder of the tfjs .wasm binaries. Undefined: `${baseUrl}tfjs-wasm/`, where the site
+   * serves them. Null: the package's own folder, which is what Node needs.
+   */
+  wasmPathPrefix?: string | null;
+  /** Backend candidates in preference order; tests narrow them. */
+  backendCandidates?: readonly BackendName[];
+  /** Backend selection; tests wrap the real one to simulate a lost GPU. */
+  selectBackend?: (options: BackendSelectionOptions) => Promise<BackendSelection>;
+}
+
+interface LoadedModel {
+  handle: ModelHandle;
+  info: LoadedModelInfo;
+  seed: number;
+  /** The run that last changed these weights, for the card of saved weights. */
+  training?: TrainingSummary;
+}
+
+export class ModelHost implements ModelWorkerApi {
+  private readonly fetchImpl: typeof fetch;
+  private readonly store: WeightsStore;
+  private selection: Promise<BackendSelection> | null = null;
+  private health: BackendHealth | null = null;
+  private baseUrl = '';
+  private readonly models = new Map<ModelName, LoadedModel>();
+  private readonly pendingLoads = new Map<ModelName, Promise<LoadedModel>>();
+  private testSplit: Promise<MnistSplit> | null = null;
+  private trainSplit: { maxExamples: number; split: Promise<MnistSplit> } | null = null;
+  private run: TrainingRun | null = null;
+
+  constructor(private readonly options: ModelHostOptions = {}) {
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.store = options.store ?? new WeightsStore();
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Backend
+
+  init(options: { baseUrl: string; backend?: BackendName; probes?: BackendProbe[] }): Promise<BackendInfo> {
+    return this.guard(async () => {
+      if (this.selection === null) {
+        if (typeof options?.baseUrl !== 'string') {
+          throw new ModelWorkerError('internal', `init() needs the site's base URL as a string, got ${String(options?.baseUrl)}.`);
+        }
+        this.baseUrl = options.baseUrl.endsWith('/') ? options.baseUrl : `${options.baseUrl}/`;
+        const wasmPathPrefix = this.options.wasmPathPrefix === null ? undefined : (this.options.wasmPathPrefix ?? `${this.baseUrl}tfjs-wasm/`);
+        const select = this.options.selectBackend ?? selectBackend;
+        this.selection = select({
+          requested: options.backend,
+          earlierProbes: options.probes,
+          wasmPathPrefix,
+          candidates: this.options.backendCandidates,
+        });
+        // A failed selection may be retried with another call.
+        this.selection.catch(() => {
+          this.selection = null;
+        });
+      }
+      const selection = await this.selection;
+      this.health = selection.health;
+      return selection.info;
+    });
+  }
+
+  /** Waits for init() and throws a 'backend' failure when the backend has been lost since. */
+  private async ready(): Promise<BackendHealth> {
+    if (this.selection === null) {
+      throw new ModelWorkerError('internal', 'The model worker was used before init() picked a backend. Reload the page.');
+    }
+    const { health } = await this.selection;
+    this.health = health;
+    if (health.lostReason() !== null) await health.lost;
+    return health;
+  }
+
+  /** Reads tensors to the CPU (copied, so they can be transferred) and disposes them; fails instead of hanging on a lost GPU. */
+  private async read<T extends Float32Array | Int32Array>(tensors: tf.Tensor[]): Promise<T[]> {
+    try {
+      const reads = Promise.all(tensors.map((tensor) => tensor.data()));
+      const values = await Promise.race([reads, this.health!.lost]);
+      return values.map((array) => array.slice() as T);
+    } finally {
+      tf.dispose(tensors);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Weights
+
+  load(name: ModelName, source: WeightsSource): Promise<LoadedModelInfo> {
+    return this.guard(async () => {
+      await this.ready();
+      this.checkModelName(name);
+      this.checkNotTraining(name, 'load other weights');
+      const loaded = await this.loadWeights(name, source);
+      return { ...loaded.info };
+    });
+  }
+
+  loadFile(name: ModelName, bytes: Uint8Array, fileName: string): Promise<LoadedModelInfo> {
+    return this.guard(async () => {
+      await this.ready();
+      this.checkModelName(name);
+      this.checkNotTraining(name, 'load a file');
+      if (!(bytes instanceof Uint8Array)) {
+        throw new ModelWorkerError('input', `The file ${fileName} arrived as ${Object.prototype.toString.call(bytes)}, not as bytes. Pick the file again.`);
+      }
+      const checkpoint = unpackCheckpoint(bytes, `The file ${fileName}`);
+      const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin: fileName });
+      const loaded = this.install(name, values, { source: 'file', step: trainingStepOf(checkpoint), seed: trainingSeedOf(checkpoint) });
+      return { ...loaded.info };
+    });
+  }
+
+  private async loadWeights(name: ModelName, source: WeightsSource): Promise<LoadedModel> {
+    switch (source) {
+      case 'pretrained':
+        return this.loadPretrained(name);
+      case 'saved':
+        return this.loadSaved(name);
+      case 'fresh':
+        return this.install(name, null, { source: 'fresh', step: 0, seed: DEFAULT_SEED });
+      default:
+        throw new ModelWorkerError('input', `Unknown weights source "${String(source)}": use pretrained, saved or fresh.`);
+    }
+  }
+
+  private async loadPretrained(name: ModelName): Promise<LoadedModel> {
+    const folder = `${this.baseUrl}models/${name}/`;
+    const checkpoint = await fetchCheckpoint(folder, this.fetchImpl);
+    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin: `${folder}model.json` });
+    const card = await this.fetchCard(`${folder}card.json`);
+    const step = trainingStepOf(checkpoint) || card?.training.steps || 0;
+    return this.install(name, values, { source: 'pretrained', step, seed: card?.training.seed ?? trainingSeedOf(checkpoint), card });
+  }
+
+  /** Fetches the model card beside a shipped checkpoint. Returns undefined when it is missing or unreadable, and the weights still load. */
+  private async fetchCard(url: string): Promise<ModelCard | undefined> {
+    try {
+      const response = await this.fetchImpl(url);
+      if (!response.ok) return undefined;
+      const card = (await response.json()) as ModelCard;
+      return card && typeof card === 'object' && typeof card.training === 'object' ? card : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private async loadSaved(name: ModelName): Promise<LoadedModel> {
+    const saved = await this.store.load(name);
+    if (saved === null) {
+      throw new ModelWorkerError('storage', `No ${name} weights are saved in this browser yet. Train the model and press Save first.`);
+    }
+    const origin = `the ${name} weights saved in this browser on ${saved.savedAt}`;
+    const checkpoint = unpackCheckpoint(saved.checkpoint, origin);
+    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin });
+    return this.install(name, values, { source: 'saved', step: saved.step, seed: trainingSeedOf(checkpoint), card: saved.card });
+  }
+
+  /** Creates the model, fills in validated values (or keeps fresh ones), then replaces the old model. */
+  private install(
+    name: ModelName,
+    values: Record<string, Float32Array> | null,
+    facts: { source: WeightsSource; step: number; seed: number; card?: ModelCard; training?: TrainingSummary },
+  ): LoadedModel {
+    const handle = createModel(name, facts.seed);
+    if (values !== null) assignParams(handle.model.params, values);
+
+    const previous = this.models.get(name);
+    const loaded: LoadedModel = {
+      handle,
+      seed: facts.seed,
+      training: facts.training,
+      info: { name, source: facts.source, config: { ...handle.config }, card: facts.card, step: facts.step },
+    };
+    this.models.set(name, loaded);
+    previous?.handle.model.dispose();
+    return loaded;
+  }
+
+  /** Returns the loaded model, loading the pretrained weights on first use. */
+  private async model(name: ModelName): Promise<LoadedModel> {
+    const loaded = this.models.get(name);
+    if (loaded) return loaded;
+    let pending = this.pendingLoads.get(name);
+    if (!pending) {
+      pending = this.loadPretrained(name).finally(() => this.pendingLoads.delete(name));
+      this.pendingLoads.set(name, pending);
+    }
+    return pending;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Inference
+
+  tokenize(images: Float32Array, count: number): Promise<TokenizeResult> {
+    return this.guard(async () => {
+      await this.ready();
+      checkImages(images, count);
+      const dvae = (await this.model('dvae')).handle.model as Dvae;
+      const outputs = tf.tidy(() => {
+        const logits = dvae.encode(tf.tensor4d(images, [count, 28, 28, 1])); // [count, 7, 7, K]
+        const tokens = tf.argMax(logits, 3) as tf.Tensor3D; // [count, 7, 7]
+        const confidence = tf.max(tf.softmax(logits), 3); // [count, 7, 7]
+        return [tokens, dvae.decodeTokens(tokens), confidence];
+      });
+      const [tokens, reconstructions, confidence] = await this.read(outputs);
+      return { tokens: tokens as Int32Array, reconstructions: reconstructions as Float32Array, confidence: confidence as Float32Array };
+    });
+  }
+
+  decodeTokens(tokens: Int32Array, count: number): Promise<Float32Array> {
+    return this.guard(async () => {
+      await this.ready();
+      const dvae = (await this.model('dvae')).handle.model as Dvae;
+      checkTokens(tokens, count, dvae.config.codebookSize);
+      const outputs = tf.tidy(() => [dvae.decodeTokens(tf.tensor3d(tokens, [count, GRID_SIZE, GRID_SIZE], 'int32'))]);
+      const [pixels] = await this.read<Float32Array>(outputs);
+      return pixels;
+    });
+  }
+
+  classify(images: Float32Array, count: number): Promise<{ labels: Int32Array; probabilities: Float32Array }> {
+    return this.guard(async () => {
+      await this.ready();
+      checkImages(images, count);
+      const classifier = (await this.model('classifier')).handle.model as Classifier;
+      const outputs = tf.tidy(() => {
+        const logits = classifier.logits(tf.tensor4d(images, [count, 28, 28, 1])); // [count, 10]
+        return [tf.argMax(logits, 1), tf.softmax(logits)];
+      });
+      const [labels, probabilities] = await this.read(outputs);
+      return { labels: labels as Int32Array, probabilities: probabilities as Float32Array };
+    });
+  }
+
+  testDigits(start: number, count: number): Promise<{ images: Float32Array; labels: Int32Array }> {
+    return this.guard(async () => {
+      await this.ready();
+      const test = await this.loadTestSplit();
+      if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || start + count > test.count) {
+        throw new ModelWorkerError('input', `Test digits ${start} to ${start + count - 1} are out of range: the test split has digits 0 to ${test.count - 1}.`);
+      }
+      const images = new Float32Array(count * PIXELS);
+      const source = test.images.subarray(start * PIXELS, (start + count) * PIXELS);
+      for (let i = 0; i < images.length; i++) images[i] = source[i] / 255;
+      return { images, labels: Int32Array.from(test.labels.subarray(start, start + count)) };
+    });
+  }
+
+  private dataSource(): DataSource {
+    return fetchSource(`${this.baseUrl}data/`, this.fetchImpl);
+  }
+
+  private loadTestSplit(): Promise<MnistSplit> {
+    if (this.testSplit === null) {
+      this.testSplit = loadSplit(this.dataSource(), 'test');
+      this.testSplit.catch(() => {
+        this.testSplit = null;
+      });
+    }
+    return this.testSplit;
+  }
+
+  /** Loads the first `maxExamples` training digits, or reuses a larger split already in memory. */
+  private loadTrainSplit(maxExamples: number, onBytes: (loadedBytes: number, totalBytes: number) => void): Promise<MnistSplit> {
+    if (this.trainSplit !== null && this.trainSplit.maxExamples >= maxExamples) return this.trainSplit.split;
+    const split = loadSplit(this.dataSource(), 'train', { maxExamples, onProgress: onBytes });
+    const entry = { maxExamples, split };
+    this.trainSplit = entry;
+    split.catch(() => {
+      if (this.trainSplit === entry) this.trainSplit = null;
+    });
+    return split;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Training
+
+  startTraining(options: TrainingOptions & { fromCurrent?: boolean }, onProgress: (progress: TrainingProgress) => void): Promise<void> {
+    return this.guard(async () => {
+      const health = await this.ready();
+      if (this.run?.active) {
+        throw new ModelWorkerError('input', 'Training is already running: pause, resume or reset it instead of starting again.');
+      }
+      // Validated before fresh weights replace the loaded ones.
+      const validated = validateTrainingOptions(options);
+
+      const dvae = options.fromCurrent
+        ? await this.model('dvae')
+        : this.install('dvae', null, { source: 'fresh', step: 0, seed: validated.seed });
+      const stepsBefore = dvae.info.step;
+
+      let run: TrainingRun | undefined;
+      const updateModelFacts = () => {
+        // The model's own step count and card facts follow the run, for save and export.
+        dvae.info.step = stepsBefore + (run?.step ?? 0);
+        if (run) dvae.training = run.summary();
+      };
+      const reportProgress = (progress: TrainingProgress) => {
+        updateModelFacts();
+        onProgress(progress);
+      };
+      run = new TrainingRun(dvae.handle.model as Dvae, validated, reportProgress, {
+        loadTrainSplit: (maxExamples, onBytes) => this.loadTrainSplit(maxExamples, onBytes),
+        loadTestSplit: () => this.loadTestSplit(),
+        health,
+      });
+      this.run = run;
+
+      try {
+        await run.finished;
+      } finally {
+        updateModelFacts();
+      }
+    });
+  }
+
+  pauseTraining(): Promise<void> {
+    return this.guard(async () => this.activeRun('pause').pause());
+  }
+
+  resumeTraining(): Promise<void> {
+    return this.guard(async () => this.activeRun('resume').resume());
+  }
+
+  stepTraining(): Promise<TrainingProgress> {
+    return this.guard(async () => this.activeRun('step').stepOnce());
+  }
+
+  resetTraining(): Promise<void> {
+    return this.guard(async () => {
+      await this.ready();
+      const seed = this.models.get('dvae')?.seed ?? DEFAULT_SEED;
+      // The run sends its last report, with state 'idle', before it ends.
+      if (this.run?.active) await this.run.stop();
+      this.run = null;
+      this.install('dvae', null, { source: 'fresh', step: 0, seed });
+    });
+  }
+
+  private activeRun(action: string): TrainingRun {
+    if (this.run === null) {
+      throw new ModelWorkerError('input', `Cannot ${action} training: no training has been started. Press Train first.`);
+    }
+    return this.run;
+  }
+
+  private checkNotTraining(name: ModelName, action: string): void {
+    if (name === 'dvae' && this.run?.active) {
+      throw new ModelWorkerError('input', `Cannot ${action} while the dVAE is training: reset training first.`);
+    }
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Saving and export
+
+  save(name: ModelName): Promise<{ savedAt: string; bytes: number }> {
+    return this.guard(async () => {
+      await this.ready();
+      const loaded = this.loadedModel(name);
+      const checkpoint = await this.encode(loaded);
+      const packed = packCheckpoint(checkpoint);
+      const savedAt = new Date().toISOString();
+      await this.store.save({ name, checkpoint: packed, card: await this.cardFor(loaded), savedAt, step: loaded.info.step });
+      return { savedAt, bytes: packed.length };
+    });
+  }
+
+  savedInfo(name: ModelName): Promise<{ savedAt: string; step: number } | null> {
+    return this.guard(async () => {
+      this.checkModelName(name);
+      const info = await this.store.info(name);
+      return info ? { savedAt: info.savedAt, step: info.step } : null;
+    });
+  }
+
+  deleteSaved(name: ModelName): Promise<boolean> {
+    return this.guard(async () => {
+      this.checkModelName(name);
+      return this.store.delete(name);
+    });
+  }
+
+  exportFile(name: ModelName): Promise<Uint8Array> {
+    return this.guard(async () => {
+      await this.ready();
+      return packCheckpoint(await this.encode(this.loadedModel(name)));
+    });
+  }
+
+  private loadedModel(name: ModelName): LoadedModel {
+    this.checkModelName(name);
+    const loaded = this.models.get(name);
+    if (!loaded) {
+      throw new ModelWorkerError('input', `There are no ${name} weights in memory yet: load or train the model first.`);
+    }
+    return loaded;
+  }
+
+  private encode(loaded: LoadedModel): Promise<Checkpoint> {
+    const { handle, info, seed } = loaded;
+    const encoding = encodeCheckpoint(handle.name, handle.config, handle.model.params, { step: info.step, seed, source: info.source });
+    return Promise.race([encoding, this.health!.lost]);
+  }
+
+  /**
+   * Returns the card that describes these weights: the shipped or saved card while they are
+   * unchanged, or a card of the in-browser run that last trained them.
+   */
+  private async cardFor(loaded: LoadedModel): Promise<ModelCard | undefined> {
+    if (!loaded.training) return loaded.info.card;
+    const { handle, training } = loaded;
+    return {
+      model: handle.name,
+      ...TITLES[handle.name],
+      formatVersion: CHECKPOINT_FORMAT_VERSION,
+      config: { ...handle.config },
+      parameters: paramCount(handle.shapes),
+      training: {
+        command: 'Train button in the browser',
+        seed: training.seed,
+        steps: loaded.info.step,
+        batchSize: training.batchSize,
+        options: training.options,
+        dataSha256: await this.trainingDataHash(training.maxExamples),
+        tfjsVersion: tf.version_core,
+        backend: tf.getBackend(),
+        durationSeconds: training.durationSeconds,
+        finishedAt: new Date().toISOString(),
+        finalLossTerms: training.finalLossTerms,
+      },
+    };
+  }
+
+  /** SHA-256 over the hashes of the shards a run used, joined by newlines, as `npm run train` computes it. */
+  private async trainingDataHash(maxExamples: number): Promise<string> {
+    const index = await loadIndex(this.dataSource());
+    const used: string[] = [];
+    let covered = 0;
+    for (const shard of index.splits.train.shards) {
+      if (covered >= maxExamples) break;
+      used.push(shard.sha256);
+      covered += shard.count;
+    }
+    return sha256Hex(new TextEncoder().encode(used.join('\n')));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Errors
+
+  private checkModelName(name: unknown): asserts name is ModelName {
+    if (typeof name !== 'string' || !isModelName(name)) {
+      throw new ModelWorkerError('input', `Unknown model "${String(name)}": this worker runs dvae and classifier.`);
+    }
+  }
+
+  /** Runs a public method and turns every error into a ModelWorkerError with a reader-facing message. */
+  private async guard<T>(body: () => Promise<T>): Promise<T> {
+    try {
+      return await body();
+    } catch (error) {
+      throw this.toWorkerError(error);
+    }
+  }
+
+  private toWorkerError(error: unknown): ModelWorkerError {
+    if (error instanceof ModelWorkerError) return error;
+    const lostReason = this.health?.lostReason() ?? null;
+    if (lostReason !== null) {
+      return new ModelWorkerError('backend', `The ${tf.getBackend()} backend stopped working: ${lostReason}. Reload the page, or add ?backend=wasm to its address.`);
+    }
+    if (error instanceof CheckpointError) return new ModelWorkerError('checkpoint', error.message);
+    if (error instanceof DataError) return new ModelWorkerError('data', error.message);
+    if (error instanceof StorageError) return new ModelWorkerError('storage', error.message);
+    if (error instanceof NonFiniteLossError) return new ModelWorkerError('nan', error.message);
+    const message = error instanceof Error ? error.message : String(error);
+    return new ModelWorkerError('internal', `The model worker failed: ${message}. Reload the page; if it happens again, report this message.`);
+  }
+}
+
+function expectedShapes(name: ModelName): ParamShapes {
+  return name === 'dvae' ? dvaeShapes(DEFAULT_DVAE_CONFIG) : classifierShapes(DEFAULT_CLASSIFIER_CONFIG);
+}
+
+function trainingStepOf(checkpoint: Checkpoint): number {
+  const step = checkpoint.manifest.training?.step;
+  return typeof step === 'number' && Number.isInteger(step) && step >= 0 ? step : 0;
+}
+
+function trainingSeedOf(checkpoint: Checkpoint): number {
+  const seed = checkpoint.manifest.training?.seed;
+  return typeof seed === 'number' && Number.isInteger(seed) ? seed : DEFAULT_SEED;
+}
+
+function checkCount(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_IMAGES_PER_CALL) {
+    throw new ModelWorkerError('input', `The image count must be an integer from 1 to ${MAX_IMAGES_PER_CALL}, got ${count}.`);
+  }
+}
+
+function checkImages(images: Float32Array, count: number): void {
+  checkCount(count);
+  if (!(images instanceof Float32Array) || images.length !== count * PIXELS) {
+    const got = images instanceof Float32Array ? `${images.length} values` : Object.prototype.toString.call(images);
+    throw new ModelWorkerError('input', `Expected ${count} images of 28×28 as a Float32Array of ${count * PIXELS} values, got ${got}.`);
+  }
+}
+
+function checkTokens(tokens: Int32Array, count: number, codebookSize: number): void {
+  checkCount(count);
+  const cells = GRID_SIZE * GRID_SIZE;
+  if (!(tokens instanceof Int32Array) || tokens.length !== count * cells) {
+    const got = tokens instanceof Int32Array ? `${tokens.length} values` : Object.prototype.toString.call(tokens);
+    throw new ModelWorkerError('input', `Expected ${count} token grids of 7×7 as an Int32Array of ${count * cells} values, got ${got}.`);
+  }
+  const bad = tokens.findIndex((token) => token < 0 || token >= codebookSize);
+  if (bad >= 0) {
+    throw new ModelWorkerError('input', `Token ${tokens[bad]} at position ${bad} is outside the codebook: codes run from 0 to ${codebookSize - 1}.`);
+  }
+}

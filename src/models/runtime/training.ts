@@ -1,0 +1,409 @@
+/**
+ * One in-browser training run of the dVAE: a step loop that yields to the event loop
+ * between steps, so pause, resume, step and reset requests get through while it runs.
+ *
+ * The run owns its Trainer (Adam state) and nothing else: the weights belong to the model
+ * the host passes in, and stay in place when the run stops, fails or finishes.
+ */
+import * as tf from '../tf';
+import { Batcher, type Batch } from '../data/batches';
+import type { MnistSplit } from '../data/mnist';
+import { PIXELS } from '../data/mnist';
+import { codebookUsage, type Dvae, type DvaeSchedule } from '../dvae';
+import { RECIPES } from '../registry';
+import { Trainer, type LossTerms, type TrainerOptions } from '../trainer';
+import type { BackendHealth } from './backend';
+import {
+  ModelWorkerError,
+  toWorkerFailure,
+  type TrainingOptions,
+  type TrainingProgress,
+  type TrainingState,
+  type WorkerFailure,
+} from './protocol';
+
+export const DEFAULT_PREVIEW_COUNT = 8;
+const MAX_PREVIEW_COUNT = 64;
+const MAX_BATCH_SIZE = 512;
+const MAX_TOTAL_STEPS = 1_000_000;
+/** Minimum milliseconds between two 'loading-data' reports. */
+const DATA_PROGRESS_INTERVAL_MS = 100;
+
+/** Data loaders and backend health that a run gets from its host. */
+export interface TrainingContext {
+  /** The first `maxExamples` training digits, reporting bytes downloaded. */
+  loadTrainSplit(maxExamples: number, onBytes: (loadedBytes: number, totalBytes: number) => void): Promise<MnistSplit>;
+  /** The test split, whose first digits form the preview. */
+  loadTestSplit(): Promise<MnistSplit>;
+  health: BackendHealth;
+}
+
+/** Facts about a finished or stopped run, for the model card of saved weights. */
+export interface TrainingSummary {
+  seed: number;
+  steps: number;
+  batchSize: number;
+  maxExamples: number;
+  options: Record<string, unknown>;
+  durationSeconds: number;
+  finalLossTerms: LossTerms;
+}
+
+export interface TrainingPlan {
+  trainer: TrainerOptions;
+  schedule: DvaeSchedule;
+  maxShift: number;
+}
+
+/**
+ * Rescales the dVAE recipe of `npm run train` to `totalSteps`: learning-rate warm-up, τ
+ * annealing and the KL ramp keep their share of the run, so a 500-step run in the browser
+ * passes through the same phases as the 4,000-step pretrained one. `learningRate` replaces
+ * the peak rate, and the final rate keeps its ratio to it.
+ */
+export function dvaeTrainingPlan(totalSteps: number, learningRate?: number): TrainingPlan {
+  const recipe = RECIPES.dvae;
+  const scale = totalSteps / recipe.steps;
+  const scaled = (steps: number) => Math.max(1, Math.round(steps * scale));
+  const base = recipe.trainer.learningRate;
+  const peak = learningRate ?? base.initial;
+  return {
+    trainer: {
+      learningRate: {
+        initial: peak,
+        final: base.final * (peak / base.initial),
+        warmupSteps: scaled(base.warmupSteps),
+        totalSteps,
+      },
+    },
+    schedule: {
+      ...recipe.schedule!,
+      temperatureSteps: scaled(recipe.schedule!.temperatureSteps),
+      klWarmupSteps: scaled(recipe.schedule!.klWarmupSteps),
+    },
+    maxShift: recipe.maxShift,
+  };
+}
+
+/** Training options after validation, with the preview count filled in. */
+export type ValidatedTrainingOptions = Required<Omit<TrainingOptions, 'learningRate'>> & Pick<TrainingOptions, 'learningRate'>;
+
+/** Checks the options a page sent; throws an 'input' failure naming the first bad one. */
+export function validateTrainingOptions(options: TrainingOptions): ValidatedTrainingOptions {
+  const integerIn = (name: string, value: unknown, min: number, max: number): number => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw new ModelWorkerError('input', `Training option ${name} must be an integer from ${min} to ${max}, got ${String(value)}.`);
+    }
+    return value;
+  };
+  if (!options || typeof options !== 'object') {
+    throw new ModelWorkerError('input', `Training options must be an object, got ${String(options)}.`);
+  }
+  const batchSize = integerIn('batchSize', options.batchSize, 1, MAX_BATCH_SIZE);
+  const validated = {
+    seed: integerIn('seed', options.seed, 0, 0xffffffff),
+    batchSize,
+    totalSteps: integerIn('totalSteps', options.totalSteps, 1, MAX_TOTAL_STEPS),
+    progressEvery: integerIn('progressEvery', options.progressEvery, 1, MAX_TOTAL_STEPS),
+    maxExamples: integerIn('maxExamples', options.maxExamples, batchSize, 60_000),
+    previewCount: integerIn('previewCount', options.previewCount ?? DEFAULT_PREVIEW_COUNT, 1, MAX_PREVIEW_COUNT),
+    learningRate: options.learningRate,
+  };
+  if (options.learningRate !== undefined && !(Number.isFinite(options.learningRate) && options.learningRate > 0)) {
+    throw new ModelWorkerError('input', `Training option learningRate must be a positive number, got ${String(options.learningRate)}.`);
+  }
+  return validated;
+}
+
+/** Waits for one macrotask. Browsers clamp nested setTimeout calls to at least 4 ms, a MessageChannel message is not clamped. */
+export function yieldToEventLoop(): Promise<void> {
+  if (typeof MessageChannel === 'undefined') return new Promise((resolve) => setTimeout(resolve, 0));
+  return new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => {
+      channel.port1.close();
+      resolve();
+    };
+    channel.port2.postMessage(null);
+  });
+}
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (error: unknown) => void;
+  const promise = new Promise<T>((resolvePromise, rejectPromise) => {
+    resolve = resolvePromise;
+    reject = rejectPromise;
+  });
+  return { promise, resolve, reject };
+}
+
+export class TrainingRun {
+  state: TrainingState = 'loading-data';
+  /** Settles when the loop has exited: resolves after the last step or a stop, rejects with the failure. */
+  readonly finished: Promise<void>;
+
+  private readonly options: ValidatedTrainingOptions;
+  private readonly plan: TrainingPlan;
+  private trainer: Trainer | null = null;
+  /** Steps completed by this run; kept after the trainer is disposed. */
+  private completedSteps = 0;
+  private stopRequested = false;
+  /** Wakes the loop from its paused wait. */
+  private wake: (() => void) | null = null;
+  /** Resolves when the loop is parked in its paused wait. */
+  private parked = deferred<void>();
+  private singleStep: Deferred<TrainingProgress> | null = null;
+  private lastReported: { step: number; state: TrainingState } | null = null;
+  private windowStartMs = 0;
+  private windowStartStep = 0;
+  private activeMs = 0;
+  private lastTerms: LossTerms = {};
+  private previewOriginals = new Float32Array(0);
+
+  constructor(
+    private readonly model: Dvae,
+    options: TrainingOptions,
+    private readonly onProgress: (progress: TrainingProgress) => void,
+    private readonly context: TrainingContext,
+  ) {
+    this.options = validateTrainingOptions(options);
+    this.plan = dvaeTrainingPlan(this.options.totalSteps, this.options.learningRate);
+    this.finished = this.run();
+    // The host awaits `finished` only when the page asked for it; a failure is also reported as progress.
+    this.finished.catch(() => {});
+  }
+
+  get step(): number {
+    return this.completedSteps;
+  }
+
+  /** True until the loop has exited. */
+  get active(): boolean {
+    return this.state === 'loading-data' || this.state === 'running' || this.state === 'paused';
+  }
+
+  summary(): TrainingSummary {
+    return {
+      seed: this.options.seed,
+      steps: this.step,
+      batchSize: this.options.batchSize,
+      maxExamples: this.options.maxExamples,
+      options: { ...this.plan.trainer, schedule: this.plan.schedule, maxShift: this.plan.maxShift },
+      durationSeconds: Math.round(this.activeMs / 1000),
+      finalLossTerms: { ...this.lastTerms },
+    };
+  }
+
+  /** Stops after the current step; resolves once the loop is parked (at once while data loads). */
+  async pause(): Promise<void> {
+    if (!this.active) throw this.notActiveError('pause');
+    if (this.state === 'paused') return;
+    const wasLoading = this.state === 'loading-data';
+    this.state = 'paused';
+    if (!wasLoading) await this.parked.promise;
+  }
+
+  resume(): void {
+    if (!this.active) throw this.notActiveError('resume');
+    if (this.state !== 'paused') return;
+    this.state = 'running';
+    this.wake?.();
+  }
+
+  /** Runs one step while paused and resolves with its report. */
+  async stepOnce(): Promise<TrainingProgress> {
+    if (this.state !== 'paused') {
+      throw this.active
+        ? new ModelWorkerError('input', 'Training is running: pause it before stepping one step at a time.')
+        : this.notActiveError('step');
+    }
+    if (this.singleStep) return this.singleStep.promise;
+    await this.parked.promise;
+    const request = deferred<TrainingProgress>();
+    this.singleStep = request;
+    this.wake?.();
+    return request.promise;
+  }
+
+  /**
+   * Ends the loop after the current step and waits for it; the weights keep their last values.
+   * The run's last report then has state 'idle' and step 0, for the fresh weights of a reset.
+   */
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.wake?.();
+    await this.finished.catch(() => {});
+  }
+
+  private notActiveError(action: string): ModelWorkerError {
+    const why = this.state === 'stopped' ? `training finished all ${this.options.totalSteps} steps` : `training stopped (${this.state})`;
+    return new ModelWorkerError('input', `Cannot ${action}: ${why}. Start training again or reset.`);
+  }
+
+  private async run(): Promise<void> {
+    try {
+      const split = await this.loadData();
+      if (this.stopRequested) return;
+      const batcher = new Batcher(split, this.options.batchSize, this.options.seed, this.plan.maxShift);
+      this.trainer = new Trainer(this.model.params, this.model.lossFunction(this.plan.schedule, this.options.seed), this.plan.trainer);
+      if (this.state === 'loading-data') this.state = 'running';
+      this.emit(await this.report(null));
+      await this.loop(batcher);
+    } catch (error) {
+      const failure = this.failureOf(error);
+      this.state = 'error';
+      this.emit({ ...this.baseProgress(), state: 'error', failure });
+      this.singleStep?.reject(new ModelWorkerError(failure.kind, failure.message));
+      throw new ModelWorkerError(failure.kind, failure.message);
+    } finally {
+      this.trainer?.dispose();
+      this.trainer = null;
+      if (this.stopRequested && this.active) {
+        this.state = 'idle';
+        this.emit({ step: 0, totalSteps: this.options.totalSteps, terms: {}, stepsPerSecond: 0, state: 'idle' });
+      }
+      // A pause or single step that waits for the loop to park must not wait forever once it has exited.
+      this.parked.resolve();
+      this.singleStep?.reject(this.notActiveError('step'));
+    }
+  }
+
+  private async loop(batcher: Batcher): Promise<void> {
+    const trainer = this.trainer!;
+    this.startWindow();
+    while (trainer.step < this.options.totalSteps && !this.stopRequested) {
+      if (this.state === 'paused' && this.singleStep === null) {
+        await this.waitWhilePaused();
+        continue;
+      }
+      // A pending single step stays in `singleStep` until resolved, so a failure can reject it.
+      const single = this.singleStep;
+
+      const stepStart = performance.now();
+      const batch = batcher.next();
+      this.lastTerms = trainer.trainStep(batch);
+      this.completedSteps = trainer.step;
+      this.activeMs += performance.now() - stepStart;
+      const lostReason = this.context.health.lostReason();
+      if (lostReason !== null) await this.context.health.lost;
+
+      const finishedAll = trainer.step === this.options.totalSteps;
+      if (finishedAll) this.state = 'stopped';
+      if (single !== null || finishedAll || trainer.step % this.options.progressEvery === 0) {
+        const progress = await this.report(batch);
+        this.emit(progress);
+        this.singleStep = null;
+        single?.resolve(progress);
+      }
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Parks the loop until resume, a single step or a stop; reports the paused state unless that report was just sent. */
+  private async waitWhilePaused(): Promise<void> {
+    if (this.lastReported?.step !== this.step || this.lastReported.state !== 'paused') this.emit(await this.report(null));
+    const woken = new Promise<void>((resolve) => {
+      this.wake = resolve;
+    });
+    this.parked.resolve();
+    await woken;
+    this.wake = null;
+    this.parked = deferred<void>();
+    this.startWindow();
+  }
+
+  private async loadData(): Promise<MnistSplit> {
+    let lastReportMs = -Infinity;
+    const split = await this.context.loadTrainSplit(this.options.maxExamples, (loadedBytes, totalBytes) => {
+      const now = performance.now();
+      if (now - lastReportMs < DATA_PROGRESS_INTERVAL_MS && loadedBytes < totalBytes) return;
+      lastReportMs = now;
+      this.emit({ ...this.baseProgress(), state: 'loading-data', dataProgress: { loadedBytes, totalBytes } });
+    });
+    const test = await this.context.loadTestSplit();
+    const count = Math.min(this.options.previewCount, test.count);
+    this.previewOriginals = new Float32Array(count * PIXELS);
+    for (let i = 0; i < count * PIXELS; i++) this.previewOriginals[i] = test.images[i] / 255;
+    return split;
+  }
+
+  private startWindow(): void {
+    this.windowStartMs = performance.now();
+    this.windowStartStep = this.step;
+  }
+
+  private baseProgress(): TrainingProgress {
+    return { step: this.step, totalSteps: this.options.totalSteps, terms: { ...this.lastTerms }, stepsPerSecond: 0, state: this.state };
+  }
+
+  /**
+   * Builds a progress report for the current weights: code usage of `batch` (the latest
+   * batch, or none for reports between steps) and reconstructions of the preview digits.
+   */
+  private async report(batch: Batch | null): Promise<TrainingProgress> {
+    const now = performance.now();
+    const elapsedSeconds = (now - this.windowStartMs) / 1000;
+    const stepsPerSecond = elapsedSeconds > 0 ? (this.step - this.windowStartStep) / elapsedSeconds : 0;
+    this.windowStartMs = now;
+    this.windowStartStep = this.step;
+    const state = this.state;
+    this.lastReported = { step: this.step, state };
+
+    const previewCount = this.previewOriginals.length / PIXELS;
+    const outputs = tf.tidy(() => {
+      const preview = tf.tensor4d(this.previewOriginals, [previewCount, 28, 28, 1]);
+      const reconstructions = this.model.reconstruct(preview);
+      if (batch === null) return [reconstructions];
+      const tokens = this.model.tokenize(tf.tensor4d(batch.images, [batch.size, 28, 28, 1]));
+      return [reconstructions, tokens];
+    });
+    let values: (Float32Array | Int32Array)[];
+    try {
+      values = (await Promise.race([Promise.all(outputs.map((tensor) => tensor.data())), this.context.health.lost])) as (Float32Array | Int32Array)[];
+    } finally {
+      tf.dispose(outputs);
+    }
+
+    const progress: TrainingProgress = {
+      ...this.baseProgress(),
+      state,
+      stepsPerSecond,
+      preview: { originals: this.previewOriginals.slice(), reconstructions: Float32Array.from(values[0]) },
+    };
+    if (batch !== null) {
+      const usage = codebookUsage(values[1] as Int32Array, this.model.config.codebookSize);
+      progress.codebookUsage = usage.counts;
+      progress.perplexity = usage.perplexity;
+    }
+    return progress;
+  }
+
+  private emit(progress: TrainingProgress): void {
+    try {
+      // The page's callback is a comlink proxy returning a promise; a closed page must not stop training.
+      void Promise.resolve(this.onProgress(progress)).catch(() => {});
+    } catch {
+      // Same: a callback that throws synchronously is the page's problem, not the run's.
+    }
+  }
+
+  private failureOf(error: unknown): WorkerFailure {
+    // A lost GPU context can read back garbage (NaN) before the loss is noticed, so it is checked first.
+    const lostReason = this.context.health.lostReason();
+    if (lostReason !== null) {
+      return { kind: 'backend', message: `Training stopped because the ${tf.getBackend()} backend stopped working: ${lostReason}. Reload the page, or add ?backend=wasm to its address.` };
+    }
+    if (error instanceof Error && error.name === 'NonFiniteLossError') return { kind: 'nan', message: error.message };
+    if (error instanceof Error && error.name === 'DataError') return { kind: 'data', message: error.message };
+    if (error instanceof ModelWorkerError) return toWorkerFailure(error);
+    const message = error instanceof Error ? error.message : String(error);
+    return { kind: 'internal', message: `Training stopped on an unexpected error: ${message}. Reset and try again; reload the page if it repeats.` };
+  }
+}

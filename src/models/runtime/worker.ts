@@ -1,0 +1,64 @@
+/**
+ * The model worker: exposes a ModelHost to the page through comlink. Results move their
+ * typed arrays to the page (transfer) instead of copying them. Progress reports are copied
+ * (about 50 KB each), because `stepTraining` returns the same report it sends to `onProgress`.
+ *
+ * Start it with `createModelSession()` from client.ts, which bundles this file as a module worker.
+ */
+import * as Comlink from 'comlink';
+import { ModelHost } from './host';
+import type { ModelWorkerApi, TokenizeResult, TrainingProgress } from './protocol';
+
+const host = new ModelHost();
+
+const api: ModelWorkerApi = {
+  init: (options) => host.init(options),
+  load: (name, source) => host.load(name, source),
+  loadFile: (name, bytes, fileName) => host.loadFile(name, bytes, fileName),
+
+  async tokenize(images, count) {
+    const result: TokenizeResult = await host.tokenize(images, count);
+    return Comlink.transfer(result, [result.tokens.buffer, result.reconstructions.buffer, result.confidence.buffer] as ArrayBuffer[]);
+  },
+  async decodeTokens(tokens, count) {
+    const pixels = await host.decodeTokens(tokens, count);
+    return Comlink.transfer(pixels, [pixels.buffer as ArrayBuffer]);
+  },
+  async classify(images, count) {
+    const result = await host.classify(images, count);
+    return Comlink.transfer(result, [result.labels.buffer, result.probabilities.buffer] as ArrayBuffer[]);
+  },
+  async testDigits(start, count) {
+    const result = await host.testDigits(start, count);
+    return Comlink.transfer(result, [result.images.buffer, result.labels.buffer] as ArrayBuffer[]);
+  },
+
+  async startTraining(options, onProgress) {
+    // `onProgress` is a comlink proxy of the page's callback (client.ts wraps it with Comlink.proxy).
+    const remoteCallback = onProgress as Comlink.Remote<(progress: TrainingProgress) => void>;
+    const send = (progress: TrainingProgress) => {
+      // A failing page callback is the page's problem; training goes on.
+      remoteCallback(progress).catch(() => {});
+    };
+    try {
+      await host.startTraining(options, send);
+    } finally {
+      // The run has sent its last report; free the page-side callback.
+      remoteCallback[Comlink.releaseProxy]?.();
+    }
+  },
+  pauseTraining: () => host.pauseTraining(),
+  resumeTraining: () => host.resumeTraining(),
+  stepTraining: () => host.stepTraining(),
+  resetTraining: () => host.resetTraining(),
+
+  save: (name) => host.save(name),
+  savedInfo: (name) => host.savedInfo(name),
+  deleteSaved: (name) => host.deleteSaved(name),
+  async exportFile(name) {
+    const bytes = await host.exportFile(name);
+    return Comlink.transfer(bytes, [bytes.buffer as ArrayBuffer]);
+  },
+};
+
+Comlink.expose(api);
