@@ -184,19 +184,3 @@ export class Dvae {
     for (const variable of Object.values(this.params)) variable.dispose();
   }
 }
-
-/** Code usage counts over a set of token grids, with the perplexity exp(H) of their distribution. */
-export function codebookUsage(tokens: Int32Array | Uint8Array | number[], codebookSize: number): { counts: Int32Array; perplexity: number; codesUsed: number } {
-  const counts = new Int32Array(codebookSize);
-  for (const token of tokens) counts[token] += 1;
-  const total = tokens.length;
-  let entropy = 0;
-  let codesUsed = 0;
-  for (const count of counts) {
-    if (count === 0) continue;
-    codesUsed += 1;
-    const p = count / total;
-    entropy -= p * Math.log(p);
-  }
-  return { counts, perplexity: Math.exp(entropy), codesUsed };
-}

@@ -1,5 +1,6 @@
 /**
- * Metrics for `npm run evaluate`, over plain arrays so they run the same on any backend.
+ * Metrics over plain arrays, so they run the same on any backend and load without
+ * TensorFlow.js in the page bundle (the trainer widget imports `codebookUsage`).
  */
 
 /** Share of positions where `predicted` equals `labels`. */
@@ -29,4 +30,31 @@ export class MeanSquaredError {
   value(): number {
     return this.count === 0 ? Number.NaN : this.sum / this.count;
   }
+}
+
+/**
+ * Code-usage counts of token grids and the perplexity exp(H) of their distribution: K when
+ * every code of a K-code codebook is used equally, 1 when one code is used everywhere.
+ * Codes outside [0, codebookSize) are not counted.
+ */
+export function codebookUsage(tokens: ArrayLike<number>, codebookSize: number): { counts: Int32Array; perplexity: number; codesUsed: number } {
+  const counts = new Int32Array(codebookSize);
+  let total = 0;
+  for (let i = 0; i < tokens.length; i++) {
+    const code = tokens[i];
+    if (code >= 0 && code < codebookSize) {
+      counts[code] += 1;
+      total += 1;
+    }
+  }
+
+  let entropy = 0;
+  let codesUsed = 0;
+  for (const count of counts) {
+    if (count === 0) continue;
+    codesUsed += 1;
+    const probability = count / total;
+    entropy -= probability * Math.log(probability);
+  }
+  return { counts, perplexity: Math.exp(entropy), codesUsed };
 }

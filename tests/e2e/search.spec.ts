@@ -17,6 +17,9 @@ test('search opens from the keyboard', async ({ page }) => {
   await page.goto('/chapters/images-as-tokens/');
   // Starlight enables the button, and the shortcut, once its search script has loaded.
   await expect(page.getByRole('button', { name: 'Search' }).first()).toBeEnabled();
+  // The button is enabled before Pagefind has built its input; a shortcut pressed earlier
+  // leaves the focus on the button.
+  await page.locator('#starlight__search input').waitFor({ state: 'attached' });
   await page.keyboard.press('Control+k');
 
   const input = page.getByRole('dialog').getByPlaceholder('Search');

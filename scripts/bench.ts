@@ -1,0 +1,100 @@
+/**
+ * Measures throughput per backend and writes bench/results.json and bench/REPORT.md.
+ *
+ *   npm run bench [-- --skip-browser]
+ *
+ * Node: wasm (with the training kernels) and cpu. Chromium: the built site's /bench/
+ * page, once per backend that starts there (webgpu, webgl, wasm), driven by Playwright.
+ * Results are ratios against each backend's own matmul peak, not pass/fail checks.
+ */
+import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import * as tf from '../src/models/tf';
+import { runBackendBench, type BackendBench } from '../src/models/bench';
+import { useBackend } from './lib/node-backend';
+import { runBrowserBench } from './lib/browser-bench';
+
+const root = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { 'skip-browser': { type: 'boolean', default: false } } });
+
+function table(results: BackendBench[]): string {
+  const lines = [
+    '| environment | backend | matmul peak GFLOP/s | workload | batch | ms per call | calls/s | GFLOP/s | fraction of peak |',
+    '|---|---|---:|---|---:|---:|---:|---:|---:|',
+  ];
+  for (const result of results) {
+    for (const w of result.workloads) {
+      lines.push(
+        `| ${result.environment} | ${result.backend} | ${result.peakGflops.toFixed(1)} | ${w.name} | ${w.batchSize} | ${w.milliseconds.toFixed(1)} | ${w.perSecond.toFixed(2)} | ${w.gflops.toFixed(2)} | ${(100 * w.fractionOfPeak).toFixed(1)} % |`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+function matmulTable(results: BackendBench[]): string {
+  const lines = ['| environment | backend | size | ms | GFLOP/s |', '|---|---|---:|---:|---:|'];
+  for (const result of results) {
+    for (const m of result.matmul) lines.push(`| ${result.environment} | ${result.backend} | ${m.size} | ${m.milliseconds.toFixed(2)} | ${m.gflops.toFixed(1)} |`);
+  }
+  return lines.join('\n');
+}
+
+async function main() {
+  const started = performance.now();
+  const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
+  console.log(`bench: start on ${machine}, Node ${process.version}, tfjs ${tf.version_core}.`);
+  const results: BackendBench[] = [];
+  const notes: string[] = [];
+
+  for (const backend of ['wasm', 'cpu'] as const) {
+    await useBackend(backend);
+    const result = await runBackendBench(`Node ${process.version}`, { quick: backend === 'cpu' });
+    results.push(result);
+    console.log(`bench: Node ${backend}: matmul peak ${result.peakGflops.toFixed(1)} GFLOP/s; ${result.workloads.map((w) => `${w.name} b${w.batchSize} ${w.milliseconds.toFixed(1)} ms`).join('; ')}.`);
+  }
+
+  if (!values['skip-browser']) {
+    const browser = await runBrowserBench(root);
+    results.push(...browser.results);
+    notes.push(...browser.notes);
+    for (const note of browser.notes) console.log(`bench: ${note}`);
+  }
+
+  const outDir = join(root, 'bench');
+  await mkdir(outDir, { recursive: true });
+  const report = {
+    finishedAt: new Date().toISOString(),
+    machine,
+    node: process.version,
+    tfjs: tf.version_core,
+    method:
+      'Median of timed calls after warm-up. FLOPs are analytic (2 per multiply-add of conv and dense layers; a training step counts 3× the forward pass). Fraction of peak = workload GFLOP/s ÷ the best square-matmul GFLOP/s of the same backend in the same environment.',
+    notes,
+    results,
+  };
+  await writeFile(join(outDir, 'results.json'), `${JSON.stringify(report, null, 2)}\n`);
+  const markdown = [
+    '# Benchmark report',
+    '',
+    `Written by \`npm run bench\` on ${report.finishedAt} (${machine}, Node ${process.version}, tfjs ${tf.version_core}).`,
+    '',
+    report.method,
+    '',
+    '## Workloads',
+    '',
+    table(results),
+    '',
+    '## Matrix multiply',
+    '',
+    matmulTable(results),
+    '',
+    ...(notes.length ? ['## Notes', '', ...notes.map((n) => `- ${n}`), ''] : []),
+  ].join('\n');
+  await writeFile(join(outDir, 'REPORT.md'), markdown);
+  console.log(`bench: wrote bench/results.json and bench/REPORT.md in ${((performance.now() - started) / 1000).toFixed(0)} s.`);
+}
+
+await main();

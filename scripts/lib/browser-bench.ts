@@ -1,0 +1,93 @@
+/**
+ * Runs the bench workloads in Chromium: serves the built site with `astro preview` on
+ * 127.0.0.1, opens /bench/?run=1&backend=<name> for each backend and reads the result the
+ * page stores in `window.benchResult`. Uses Debian's Chromium when present.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { BackendBench } from '../../src/models/bench';
+
+const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
+];
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject(new Error('No free port found.'))));
+    });
+  });
+}
+
+function chromiumPath(): string | undefined {
+  return ['/usr/lib/chromium/chromium', '/usr/bin/chromium'].find((path) => existsSync(path));
+}
+
+async function waitForServer(url: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch {
+      // Not listening yet.
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`astro preview did not answer at ${url} within ${timeoutMs / 1000} s.`);
+}
+
+export async function runBrowserBench(root: string): Promise<{ results: BackendBench[]; notes: string[] }> {
+  const notes: string[] = [];
+  if (!existsSync(join(root, 'dist/bench/index.html'))) {
+    return { results: [], notes: ['Browser rows skipped: dist/bench/index.html is missing; run `npm run build` first.'] };
+  }
+  const executablePath = chromiumPath();
+  if (!executablePath) {
+    return { results: [], notes: ['Browser rows skipped: no Chromium at /usr/lib/chromium/chromium or /usr/bin/chromium (apt-get install chromium).'] };
+  }
+
+  const port = await freePort();
+  const server = spawn(process.execPath, ['node_modules/astro/bin/astro.mjs', 'preview', '--host', '127.0.0.1', '--port', String(port), '--ignore-lock'], {
+    cwd: root,
+    stdio: 'ignore',
+  });
+  const results: BackendBench[] = [];
+  const extraArgs = (process.env.BENCH_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+  const browser = await chromium.launch({ executablePath, headless: true, args: [...CHROMIUM_ARGS, ...extraArgs] });
+  try {
+    await waitForServer(`http://127.0.0.1:${port}/bench/`, 30_000);
+    for (const backend of BACKENDS) {
+      const page = await browser.newPage();
+      // The bench page only talks to the preview server; anything else is a bug in the site.
+      await page.route(/^(?!http:\/\/127\.0\.0\.1)/, (route) => route.abort());
+      await page.goto(`http://127.0.0.1:${port}/bench/?run=1&backend=${backend}`);
+      const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, { timeout: 300_000 });
+      const outcome = (await handle.jsonValue()) as { ok: boolean; result?: BackendBench; error?: string };
+      await page.close();
+      if (outcome.ok && outcome.result) {
+        results.push(outcome.result);
+        console.log(`bench: Chromium ${outcome.result.backend}: matmul peak ${outcome.result.peakGflops.toFixed(1)} GFLOP/s.`);
+      } else {
+        notes.push(`Chromium ${backend}: not measured (${outcome.error ?? 'unknown error'}).`);
+      }
+    }
+  } finally {
+    await browser.close();
+    server.kill();
+  }
+  return { results, notes };
+}
