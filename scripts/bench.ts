@@ -8,7 +8,7 @@
  * Results are ratios against each backend's own matmul peak, not pass/fail checks.
  */
 import { parseArgs } from 'node:util';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '../src/models/tf';
@@ -45,6 +45,8 @@ function matmulTable(results: BackendBench[]): string {
 async function main() {
   const started = performance.now();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
+  // Other processes slow every row alike; the load average tells a reader how quiet the machine was.
+  const loadAtStart = loadavg()[0];
   console.log(`bench: start on ${machine}, Node ${process.version}, tfjs ${tf.version_core}.`);
   const results: BackendBench[] = [];
   const notes: string[] = [];
@@ -68,6 +70,7 @@ async function main() {
   const report = {
     finishedAt: new Date().toISOString(),
     machine,
+    loadAverageAtStart: loadAtStart,
     node: process.version,
     tfjs: tf.version_core,
     method:
@@ -79,7 +82,7 @@ async function main() {
   const markdown = [
     '# Benchmark report',
     '',
-    `Written by \`npm run bench\` on ${report.finishedAt} (${machine}, Node ${process.version}, tfjs ${tf.version_core}).`,
+    `Written by \`npm run bench\` on ${report.finishedAt} (${machine}, 1-minute load average ${loadAtStart.toFixed(2)} at the start, Node ${process.version}, tfjs ${tf.version_core}).`,
     '',
     report.method,
     '',

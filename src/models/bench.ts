@@ -150,17 +150,19 @@ export interface BackendBench {
   workloads: (WorkloadResult & { fractionOfPeak: number })[];
 }
 
-/** Runs every workload on the current backend. `quick` shortens runs for slow backends (cpu). */
+/** Runs every workload on the current backend. `quick` shortens runs and batches for slow backends (cpu). */
 export async function runBackendBench(environment: string, options: { quick?: boolean } = {}): Promise<BackendBench> {
   const quick = options.quick ?? false;
   const matmul = await matmulPeak(quick ? [128, 256] : [128, 256, 512], quick ? 3 : 5);
   const peakGflops = Math.max(...matmul.map((m) => m.gflops));
   const steps = quick ? 1 : 10;
   const warmup = quick ? 1 : 3;
+  // A batch-64 dVAE step takes about two minutes on Node's cpu backend, so quick runs use 8.
+  const trainingBatch = quick ? 8 : 64;
   const dvae = new Dvae(undefined, 1);
   const workloads = [
-    await trainingThroughput('classifier', 64, steps, warmup),
-    await trainingThroughput('dvae', 64, steps, warmup),
+    await trainingThroughput('classifier', trainingBatch, steps, warmup),
+    await trainingThroughput('dvae', trainingBatch, steps, warmup),
     await tokenizeDecodeLatency(dvae, 1, quick ? 3 : 10),
     await tokenizeDecodeLatency(dvae, 16, quick ? 3 : 10),
   ];
