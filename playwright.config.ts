@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { defineConfig, devices } from '@playwright/test';
 
+import { CHROMIUM_ARGS, chromiumExecutablePath } from './scripts/lib/chromium';
 import { BASE_PATH } from './tests/e2e/site';
 
 /**
@@ -44,14 +44,6 @@ const baseOutDir = '.cache/dist-base';
 // can stop them.
 const astro = `"${process.execPath}" node_modules/astro/bin/astro.mjs`;
 
-/** Debian's Chromium if present, otherwise Playwright's own download (`npx playwright install`). */
-function chromiumExecutablePath(): string | undefined {
-  for (const candidate of ['/usr/lib/chromium/chromium', '/usr/bin/chromium']) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
-}
-
 export default defineConfig({
   testDir: 'tests/e2e',
   fullyParallel: true,
@@ -76,14 +68,7 @@ export default defineConfig({
         launchOptions: {
           executablePath: chromiumExecutablePath(),
           headless: true,
-          args: [
-            '--no-sandbox',
-            '--disable-quic',
-            '--no-first-run',
-            '--disable-background-networking',
-            '--disable-component-update',
-            '--disable-sync',
-          ],
+          args: CHROMIUM_ARGS,
         },
       },
     },

@@ -61,7 +61,23 @@ function renderTex(tex, displayMode, fileURL) {
   // rehype-katex uses nothing of the VFile but `message`.
   renderWithRehypeKatex(root, /** @type {import('vfile').VFile} */ (/** @type {unknown} */ (file)));
 
-  return /** @type {ElementContent[]} */ (root.children);
+  const children = /** @type {ElementContent[]} */ (root.children);
+  children.forEach(hideDuplicatesFromSearch);
+  return children;
+}
+
+/**
+ * KaTeX writes each formula three times: as MathML, as its TeX source (the `annotation`)
+ * and as styled HTML. Search excerpts should read it once, so Pagefind skips the last two.
+ * @param {ElementContent} node
+ */
+function hideDuplicatesFromSearch(node) {
+  if (node.type !== 'element') return;
+  if (node.tagName === 'annotation' || hasClass(node, 'katex-html')) {
+    node.properties = { ...node.properties, dataPagefindIgnore: '' };
+    return;
+  }
+  node.children.forEach(hideDuplicatesFromSearch);
 }
 
 /** @param {ElementContent} node @param {string} className */

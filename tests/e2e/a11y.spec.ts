@@ -1,6 +1,5 @@
-import AxeBuilder from '@axe-core/playwright';
 
-import { listBuiltPages } from './site';
+import { listBuiltPages, seriousAxeViolations } from './site';
 import { expect, test } from './fixtures';
 
 const builtPages = listBuiltPages();
@@ -15,15 +14,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
         await page.goto(path);
         await expect(page.locator('html')).toHaveAttribute('data-theme', colorScheme);
 
-        const results = await new AxeBuilder({ page }).analyze();
-        const seriousViolations = results.violations
-          .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-          .map((violation) => ({
-            rule: violation.id,
-            impact: violation.impact,
-            help: violation.help,
-            targets: violation.nodes.map((node) => node.target.join(' ')),
-          }));
+        const seriousViolations = await seriousAxeViolations(page);
 
         expect(seriousViolations).toEqual([]);
       });

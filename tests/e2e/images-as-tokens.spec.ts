@@ -1,6 +1,6 @@
-import AxeBuilder from '@axe-core/playwright';
 import type { Locator, Page } from '@playwright/test';
 
+import { seriousAxeViolations } from './site';
 import { expect, test } from './fixtures';
 
 const CHAPTER = '/chapters/images-as-tokens/';
@@ -55,6 +55,27 @@ async function reconstructionPixels(tokenizer: Locator): Promise<number[]> {
   });
 }
 
+/** Box of the rendered text of an element (HTML or SVG), which may overflow the element's own box. */
+async function textBox(element: Locator): Promise<{ x: number; y: number; width: number; height: number }> {
+  return element.evaluate((node) => {
+    const range = document.createRange();
+    range.selectNodeContents(node);
+    const { x, y, width, height } = range.getBoundingClientRect();
+    return { x, y, width, height };
+  });
+}
+
+/** Checks that the text of `content` lies inside the plot area of a D3 chart: right of its y axis and above its x axis. */
+async function expectInsidePlotArea(chart: Locator, content: Locator): Promise<void> {
+  // D3 draws each axis line as a path of class "domain"; the x axis comes first in the chart.
+  const [xAxis, yAxis] = await chart.locator('.domain').all();
+  const contentBox = await textBox(content);
+  const yAxisBox = (await yAxis.boundingBox())!;
+  const xAxisBox = (await xAxis.boundingBox())!;
+  expect(contentBox.x, 'left edge of the text, right of the y axis').toBeGreaterThanOrEqual(yAxisBox.x + yAxisBox.width);
+  expect(contentBox.y + contentBox.height, 'bottom edge of the text, above the x axis').toBeLessThanOrEqual(xAxisBox.y);
+}
+
 test.describe('dVAE tokenizer', () => {
   test('shows a 7×7 grid from pretrained weights', async ({ page }) => {
     const tokenizer = await openTokenizer(page);
@@ -66,7 +87,7 @@ test.describe('dVAE tokenizer', () => {
     await expect(tokenizer.getByRole('img', { name: 'Reconstruction' })).toBeVisible();
   });
 
-  test('changing a token changes the reconstruction', async ({ page }) => {
+  test('token edit changes and restores the reconstruction', async ({ page }) => {
     const tokenizer = await openTokenizer(page);
     const before = await reconstructionPixels(tokenizer);
 
@@ -82,13 +103,34 @@ test.describe('dVAE tokenizer', () => {
     await expect(tokenizer.getByRole('img', { name: 'Decoded, 1 token edited' })).toBeVisible();
     await expect(centre).not.toHaveText(String(codeBefore));
     await expect(centre).toBeFocused();
+    await expect(centre).toHaveAccessibleName(/: code \d+, changed by you$/);
     await expect.poll(() => reconstructionPixels(tokenizer)).not.toEqual(before);
+
+    // The help text under the grid changes when the cell loses hover and focus. The button
+    // below it must not move, because a click whose mouse-up lands elsewhere is lost.
+    const restore = tokenizer.getByRole('button', { name: "Restore the encoder's tokens" });
+    const restoreBox = await restore.boundingBox();
+    await page.mouse.move(0, 0);
+    await centre.blur();
+    expect(await restore.boundingBox(), 'Restore button box after the cell lost hover and focus').toEqual(restoreBox);
+
+    await centre.focus();
+    await restore.click();
+    await expect(tokenizer.getByRole('img', { name: 'Reconstruction' })).toBeVisible();
+    await expect(centre).toHaveText(String(codeBefore));
+    await expect(centre).toHaveAccessibleName(/: code \d+, probability \d\.\d\d$/);
+    // The button has gone with the edit, so focus moves to the grid.
+    await expect(centre).toBeFocused();
   });
 
   test('blank drawing gets a message', async ({ page }) => {
     const tokenizer = await openTokenizer(page);
 
     await tokenizer.getByRole('button', { name: 'Draw a digit' }).click();
+    // The blank pad has no tokens: the test digit's outputs are gone.
+    await expect(tokenizer.getByRole('gridcell').first()).toHaveText('·');
+    await expect(tokenizer.getByRole('img', { name: 'Reconstruction' })).toHaveCount(0);
+
     await tokenizer.getByRole('button', { name: 'Tokenise drawing' }).click();
 
     await expect(tokenizer.getByRole('alert')).toHaveText(/Draw a digit first/);
@@ -96,8 +138,8 @@ test.describe('dVAE tokenizer', () => {
 
   test('drawn digit is tokenised', async ({ page }) => {
     const tokenizer = await openTokenizer(page);
+    const testDigitCells = await tokenizer.getByRole('gridcell').allTextContents();
     await tokenizer.getByRole('button', { name: 'Draw a digit' }).click();
-    const cellsBefore = await tokenizer.getByRole('gridcell').allTextContents();
 
     // A vertical stroke, roughly a "1", drawn with the mouse.
     const pad = tokenizer.getByRole('application', { name: /Drawing pad/ });
@@ -107,8 +149,27 @@ test.describe('dVAE tokenizer', () => {
     await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.85, { steps: 12 });
     await page.mouse.up();
 
-    await expect.poll(() => tokenizer.getByRole('gridcell').allTextContents()).not.toEqual(cellsBefore);
     await expect(tokenizer.getByText(/Referee classifier: the original reads as \d/)).toBeVisible();
+    await expect(tokenizer.getByRole('gridcell').first()).toHaveText(/^\d+$/);
+    const drawnCells = await tokenizer.getByRole('gridcell').allTextContents();
+    expect(drawnCells, 'tokens of the drawing').not.toEqual(testDigitCells);
+
+    // The drawing stays on the pad while the test digits are shown, and its tokens come back with it.
+    await tokenizer.getByRole('button', { name: 'Test digits' }).click();
+    await expect.poll(() => tokenizer.getByRole('gridcell').allTextContents()).toEqual(testDigitCells);
+    await tokenizer.getByRole('button', { name: 'Draw a digit' }).click();
+    await expect.poll(() => tokenizer.getByRole('gridcell').allTextContents()).toEqual(drawnCells);
+
+    // Clearing the pad clears the outputs; focus moves from the now disabled Clear button to the pad.
+    await tokenizer.getByRole('button', { name: 'Clear' }).click();
+    await expect(tokenizer.getByRole('gridcell').first()).toHaveText('·');
+    await expect(tokenizer.getByText(/Referee classifier/)).toHaveCount(0);
+    await expect(pad).toBeFocused();
+
+    // A single tap would be enlarged into a filled disc; it is rejected instead of tokenised.
+    await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+    await expect(tokenizer.getByRole('alert')).toHaveText('Draw a larger digit: this mark is too small to read as one.');
+    await expect(tokenizer.getByRole('gridcell').first()).toHaveText('·');
   });
 });
 
@@ -120,6 +181,12 @@ test.describe('dVAE trainer', () => {
     const trainer = await openTrainer(page);
     const lossChart = trainer.getByRole('img', { name: /^Training loss terms by step/ });
     await expect(lossChart).toHaveAccessibleName(/Press Start to train/);
+    for (const [chartName, emptyText] of [
+      [/^Training loss terms by step/, 'Press Start to train.'],
+      [/^Relaxation temperature and KL weight by step/, 'The schedules appear as training runs.'],
+    ] as const) {
+      await expectInsidePlotArea(trainer.getByRole('img', { name: chartName }), trainer.getByText(emptyText, { exact: true }));
+    }
 
     await trainer.getByRole('button', { name: 'Start' }).click();
     await waitForStep(trainer, 20);
@@ -136,17 +203,24 @@ test.describe('dVAE trainer', () => {
     await trainer.getByRole('button', { name: 'Start' }).click();
     await waitForStep(trainer, 10);
 
-    await trainer.getByRole('button', { name: 'Pause' }).click();
+    const pause = trainer.getByRole('button', { name: 'Pause' });
+    const resume = trainer.getByRole('button', { name: 'Resume' });
+    await pause.click();
     await expect(trainer.getByTestId('training-state')).toHaveText('paused');
+    // Pause is now unavailable, so focus moves on to Resume.
+    await expect(resume).toBeFocused();
     const pausedAt = await readStep(trainer);
     await page.waitForTimeout(2_000);
     expect(await readStep(trainer), 'step counter two seconds after pausing').toBe(pausedAt);
 
-    await trainer.getByRole('button', { name: 'Run one training step' }).click();
+    const step = trainer.getByRole('button', { name: 'Run one training step' });
+    await step.click();
     await expect(stepCounter(trainer)).toHaveText(String(pausedAt + 1));
+    await expect(step).toBeFocused();
 
-    await trainer.getByRole('button', { name: 'Resume' }).click();
+    await resume.click();
     await expect(trainer.getByTestId('training-state')).toHaveText('training');
+    await expect(pause).toBeFocused();
     await waitForStep(trainer, pausedAt + 6);
   });
 
@@ -158,8 +232,10 @@ test.describe('dVAE trainer', () => {
     await expect(trainer.getByTestId('training-state')).toHaveText('paused');
     const trainedSteps = await readStep(trainer);
 
-    await trainer.getByRole('button', { name: 'Save in this browser' }).click();
+    const save = trainer.getByRole('button', { name: 'Save in this browser' });
+    await save.click();
     await expect(trainer.getByText(`Saved the weights of step ${trainedSteps} in this browser`)).toBeVisible();
+    await expect(save).toBeFocused();
 
     await page.reload();
     const reloaded = await openWidget(page, 'dVAE trainer');
@@ -174,6 +250,16 @@ test.describe('dVAE trainer', () => {
     // Training continues from the loaded weights, and the counter continues from their step.
     await reloaded.getByRole('button', { name: 'Start from loaded weights' }).click();
     await waitForStep(reloaded, trainedSteps + 5);
+
+    // Reset returns every view to its state at page load, without the loaded weights' step count.
+    await reloaded.getByRole('button', { name: 'Reset' }).click();
+    await expect(reloaded.getByTestId('training-state')).toHaveText('not started');
+    await expect(stepCounter(reloaded).locator('xpath=..')).toHaveText('Step 0');
+    await expect(reloaded.getByRole('img', { name: /^Training loss terms by step/ })).toHaveAccessibleName(/Press Start to train/);
+    await expect(reloaded.getByText('No codebook usage yet.', { exact: true })).toBeVisible();
+    await expect(reloaded.getByRole('img', { name: 'Test digit 1, reconstructed' })).toHaveCount(0);
+    // Reset is now unavailable, so focus moves on to Start.
+    await expect(reloaded.getByRole('button', { name: 'Start' })).toBeFocused();
   });
 
   test('uploaded foreign file is rejected', async ({ page }) => {
@@ -218,15 +304,7 @@ for (const colorScheme of ['light', 'dark'] as const) {
       await tokenizer.getByRole('gridcell').first().click();
       await expect(tokenizer.getByRole('listbox', { name: 'Codebook entries' })).toBeVisible();
 
-      const results = await new AxeBuilder({ page }).analyze();
-      const seriousViolations = results.violations
-        .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
-        .map((violation) => ({
-          rule: violation.id,
-          impact: violation.impact,
-          help: violation.help,
-          targets: violation.nodes.map((node) => node.target.join(' ')),
-        }));
+      const seriousViolations = await seriousAxeViolations(page);
 
       expect(seriousViolations).toEqual([]);
     });

@@ -1,6 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Page } from '@playwright/test';
 
 /** Base path of the second build that playwright.config.ts serves on its own port. */
@@ -56,4 +57,17 @@ export async function searchSite(page: Page, query: string): Promise<void> {
 
   // Pagefind's input is a plain text field whose placeholder is the search label.
   await dialog.getByPlaceholder('Search').fill(query);
+}
+
+/** Runs axe on the page and returns its serious and critical violations, in a readable form. */
+export async function seriousAxeViolations(page: Page) {
+  const results = await new AxeBuilder({ page }).analyze();
+  return results.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => ({
+      rule: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      targets: violation.nodes.map((node) => node.target.join(' ')),
+    }));
 }

@@ -13,6 +13,18 @@ export const MNIST_BOX = 20;
 /** Pixels with at least this much ink count towards the bounding box. */
 const INK_THRESHOLD = 0.05;
 
+/**
+ * Smallest drawing that is read as a digit, measured on a 28×28 grid before size
+ * normalisation: at least MIN_INKED_PIXELS inked pixels and a bounding box at least
+ * MIN_BOX_SIDE pixels on its longer side. Normalisation enlarges any mark to 20 pixels,
+ * so without this check a single tap becomes a filled disc that looks like a 0.
+ */
+export const MIN_INKED_PIXELS = 15;
+export const MIN_BOX_SIDE = 4;
+
+/** A 28×28 grid pixel counts as inked when ink covers at least this fraction of it. */
+const GRID_INK_THRESHOLD = 0.2;
+
 interface Box {
   left: number;
   top: number;
@@ -37,6 +49,49 @@ export function inkBoundingBox(ink: Float32Array, width: number, height: number)
   }
   if (right < 0) return null;
   return { left, top, width: right - left + 1, height: bottom - top + 1 };
+}
+
+/** Size of a drawing on a 28×28 grid, before size normalisation. */
+export interface InkExtent {
+  /** Number of grid pixels whose ink coverage is at least GRID_INK_THRESHOLD. */
+  inkedPixels: number;
+  /** Bounding box of those pixels, in grid pixels (0 × 0 for a blank drawing). */
+  boxWidth: number;
+  boxHeight: number;
+}
+
+/**
+ * Measures an ink map (`width`×`height`, values in [0, 1]) on a 28×28 grid: the mean ink
+ * of the source pixels that fall in each grid pixel decides whether that grid pixel is inked.
+ */
+export function measureInkExtent(ink: Float32Array, width: number, height: number): InkExtent {
+  const coverage = new Float32Array(MNIST_SIZE * MNIST_SIZE);
+  const sourcePixels = new Float32Array(MNIST_SIZE * MNIST_SIZE);
+  for (let y = 0; y < height; y += 1) {
+    const gridY = Math.floor((y * MNIST_SIZE) / height);
+    for (let x = 0; x < width; x += 1) {
+      const gridX = Math.floor((x * MNIST_SIZE) / width);
+      coverage[gridY * MNIST_SIZE + gridX] += ink[y * width + x];
+      sourcePixels[gridY * MNIST_SIZE + gridX] += 1;
+    }
+  }
+
+  const inked = new Float32Array(MNIST_SIZE * MNIST_SIZE);
+  let inkedPixels = 0;
+  for (let pixel = 0; pixel < inked.length; pixel += 1) {
+    if (sourcePixels[pixel] > 0 && coverage[pixel] / sourcePixels[pixel] >= GRID_INK_THRESHOLD) {
+      inked[pixel] = 1;
+      inkedPixels += 1;
+    }
+  }
+
+  const box = inkBoundingBox(inked, MNIST_SIZE, MNIST_SIZE);
+  return { inkedPixels, boxWidth: box?.width ?? 0, boxHeight: box?.height ?? 0 };
+}
+
+/** Returns true when a drawing is below the MIN_INKED_PIXELS and MIN_BOX_SIDE limits, blank ones included. */
+export function isTooSmallForDigit(extent: InkExtent): boolean {
+  return extent.inkedPixels < MIN_INKED_PIXELS || Math.max(extent.boxWidth, extent.boxHeight) < MIN_BOX_SIDE;
 }
 
 /** Bilinear sample of `ink` at a continuous position (pixel centres at integer + 0.5). */

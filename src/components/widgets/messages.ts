@@ -7,6 +7,7 @@ import { toWorkerFailure, type WorkerFailureKind } from '../../models/runtime/pr
 
 export const MESSAGES = {
   blankDrawing: 'Draw a digit first: the pad is empty, so there is nothing to tokenise.',
+  drawingTooSmall: 'Draw a larger digit: this mark is too small to read as one.',
   lowConfidence: (probability: number) =>
     `The referee classifier's confidence is low (highest class probability ${probability.toFixed(2)}): this input may not look like a digit, but the dVAE tokenises it all the same.`,
   classifierUnavailable: (reason: string) =>
