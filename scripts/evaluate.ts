@@ -8,6 +8,10 @@
  * dvae: reconstructionAccuracy (the referee's accuracy on hard-token reconstructions),
  *       mse (per pixel, pixels in [0, 1]), codebookPerplexity and codesUsed over all
  *       test tokens.
+ * clip: zeroShotAccuracy (prompt "a handwritten <digit word>" per class) and recallAt1
+ *       (text→image: for one seeded caption per test digit, the share whose most similar
+ *       test image shows the captioned digit; captions name only the digit, so this is
+ *       recall at the level of the label, not of the exact image).
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -20,6 +24,10 @@ import { loadSplit, type MnistSplit } from '../src/models/data/mnist';
 import { nodeSource } from '../src/models/data/node-source';
 import { Classifier } from '../src/models/classifier';
 import { Dvae } from '../src/models/dvae';
+import { Clip, encodeCaptions, zeroShotPromptIds } from '../src/models/clip';
+import { captionFor } from '../src/models/data/captions';
+import { deriveSeed } from '../src/models/data/rng';
+import { BpeTokenizer } from '../src/models/text/bpe';
 import { accuracy, codebookUsage, MeanSquaredError } from '../src/models/metrics';
 import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
 import type { ModelCard } from '../src/models/card';
@@ -30,10 +38,10 @@ const root = resolve(import.meta.dirname, '..');
 const BATCH = 500;
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string', default: 'wasm' } } });
-const requested = positionals.length ? positionals : ['classifier', 'dvae'];
+const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip'];
 for (const name of requested) {
   if (!isModelName(name)) {
-    console.error(`Unknown model "${name}": expected classifier or dvae.`);
+    console.error(`Unknown model "${name}": expected classifier, dvae or clip.`);
     process.exit(2);
   }
 }
@@ -102,6 +110,44 @@ async function evaluateDvae(dvae: Dvae, referee: Classifier, test: MnistSplit) {
   };
 }
 
+async function evaluateClip(clip: Clip, tokenizer: BpeTokenizer, test: MnistSplit, seed: number) {
+  const { maxLength, embedDim } = clip.config;
+  const prompts = zeroShotPromptIds(tokenizer, maxLength);
+  const predicted = new Int32Array(test.count);
+  const imageEmbeddings = new Float32Array(test.count * embedDim);
+  const textEmbeddings = new Float32Array(test.count * embedDim);
+  for (let start = 0; start < test.count; start += BATCH) {
+    const size = Math.min(BATCH, test.count - start);
+    const batch = sliceBatch(test, start, size);
+    const captions = Array.from(batch.labels, (label, i) => captionFor(label, deriveSeed(seed, start + i), 0));
+    const [labels, images, texts] = tf.tidy(() => {
+      const pixels = tf.tensor4d(batch.images, [size, 28, 28, 1]);
+      const ids = tf.tensor2d(encodeCaptions(tokenizer, captions, maxLength).ids, [size, maxLength], 'int32');
+      return [tf.argMax(clip.zeroShot(pixels, prompts), 1), clip.encodeImages(pixels), clip.encodeTexts(ids)];
+    });
+    predicted.set(labels.dataSync(), start);
+    imageEmbeddings.set(images.dataSync(), start * embedDim);
+    textEmbeddings.set(texts.dataSync(), start * embedDim);
+    tf.dispose([labels, images, texts]);
+  }
+  prompts.dispose();
+
+  // Text → image retrieval over the whole test split, a block of captions at a time.
+  const allImages = tf.tensor2d(imageEmbeddings, [test.count, embedDim]);
+  const retrievedLabels = new Int32Array(test.count);
+  for (let start = 0; start < test.count; start += BATCH) {
+    const size = Math.min(BATCH, test.count - start);
+    const best = tf.tidy(() => {
+      const texts = tf.tensor2d(textEmbeddings.subarray(start * embedDim, (start + size) * embedDim), [size, embedDim]);
+      return tf.argMax(tf.matMul(texts, allImages, false, true), 1); // [size] index of the most similar image
+    });
+    best.dataSync().forEach((index, i) => (retrievedLabels[start + i] = test.labels[index]));
+    best.dispose();
+  }
+  allImages.dispose();
+  return { zeroShotAccuracy: accuracy(predicted, test.labels), recallAt1: accuracy(retrievedLabels, test.labels) };
+}
+
 async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<string, number>, backend: string, examples: number) {
   const rounded = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Number(value.toPrecision(6))]));
   const updated: ModelCard = {
@@ -136,8 +182,13 @@ async function main() {
         continue;
       }
       const { handle, card } = await loadShipped(name);
-      await writeMetrics(name, card, await evaluateDvae(handle.model as Dvae, referee, test), backend, test.count);
-      (handle.model as Dvae).dispose();
+      if (handle.model instanceof Clip) {
+        const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
+        await writeMetrics(name, card, await evaluateClip(handle.model, tokenizer, test, card.training.seed), backend, test.count);
+      } else {
+        await writeMetrics(name, card, await evaluateDvae(handle.model as Dvae, referee, test), backend, test.count);
+      }
+      handle.model.dispose();
     }
     console.log(`evaluate ${name}: done in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
   }

@@ -1,7 +1,7 @@
 /**
  * Trains a shipped model in Node and writes its checkpoint and card to public/models/<name>/.
  *
- *   npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *   npm run train -- <classifier|dvae|clip> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
  *
  * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
  * command again resumes from there (same seed, same batches), unless `--fresh` is given.
@@ -18,11 +18,13 @@ import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist'
 import { nodeSource } from '../src/models/data/node-source';
 import { sha256Hex } from '../src/models/data/sha256';
 import { paramCount } from '../src/models/nn';
-import { createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
+import { CLIP_TOKENIZER_VOCAB_SIZE, createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
 import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
 import type { ModelCard } from '../src/models/card';
 import { Classifier } from '../src/models/classifier';
 import { Dvae } from '../src/models/dvae';
+import { Clip, trainCaptionTokenizer, zeroShotPromptIds } from '../src/models/clip';
+import type { BpeTokenizer } from '../src/models/text/bpe';
 import { useBackend, type NodeBackend } from './lib/node-backend';
 import { readCheckpointDir, writeCheckpointDir } from './lib/checkpoint-files';
 
@@ -45,7 +47,7 @@ const { values, positionals } = parseArgs({
 
 const requestedName = positionals[0] ?? '';
 if (!isModelName(requestedName)) {
-  console.error(`Usage: npm run train -- <classifier|dvae> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
+  console.error(`Usage: npm run train -- <classifier|dvae|clip> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
   process.exit(2);
 }
 const name: ModelName = requestedName;
@@ -117,7 +119,7 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
 }
 
 /** A quick held-out check for the log; `npm run evaluate` computes the card's metrics. */
-function quickCheck(handle: ModelHandle, test: MnistSplit): string {
+function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer?: BpeTokenizer): string {
   const batch = sliceBatch(test, 0, 1000);
   return tf.tidy(() => {
     const images = tf.tensor4d(batch.images, [batch.size, 28, 28, 1]);
@@ -126,6 +128,13 @@ function quickCheck(handle: ModelHandle, test: MnistSplit): string {
       let correct = 0;
       predicted.forEach((p, i) => (correct += p === batch.labels[i] ? 1 : 0));
       return `test accuracy ${(correct / batch.size).toFixed(4)} on the first ${batch.size} test digits`;
+    }
+    if (handle.model instanceof Clip) {
+      const prompts = zeroShotPromptIds(tokenizer!, handle.model.config.maxLength);
+      const predicted = tf.argMax(handle.model.zeroShot(images, prompts), 1).dataSync();
+      let correct = 0;
+      predicted.forEach((p, i) => (correct += p === batch.labels[i] ? 1 : 0));
+      return `zero-shot accuracy ${(correct / batch.size).toFixed(4)} on the first ${batch.size} test digits`;
     }
     const model = handle.model as Dvae;
     const mse = tf.mean(tf.square(tf.sub(model.reconstruct(images), images))).dataSync()[0];
@@ -148,7 +157,10 @@ async function main() {
   console.log(`train ${name}: loaded ${train.count} train and ${test.count} test digits in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; backend ${backend}.`);
 
   const handle = createModel(name, seed);
-  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, recipe.schedule), recipe.trainer);
+  // CLIP's caption tokenizer is learned first; the same seed always rebuilds the same one.
+  const tokenizer = name === 'clip' ? trainCaptionTokenizer(train.labels, seed, CLIP_TOKENIZER_VOCAB_SIZE) : undefined;
+  if (tokenizer) console.log(`train ${name}: learned a BPE caption tokenizer with ${tokenizer.vocabSize} tokens.`);
+  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, recipe.schedule, tokenizer), recipe.trainer);
   const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
   const elapsedBefore = await tryResume(handle, trainer, batcher);
   console.log(`train ${name}: ${paramCount(handle.shapes)} parameters, config ${JSON.stringify(handle.config)}, ${steps} steps of batch ${recipe.batchSize}, seed ${seed}.`);
@@ -186,11 +198,12 @@ async function main() {
   }
 
   const durationSeconds = elapsedBefore + (performance.now() - runStart) / 1000;
-  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${quickCheck(handle, test)}.`);
+  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${quickCheck(handle, test, tokenizer)}.`);
 
   const trainingFacts = { step: trainer.step, seed };
   const checkpoint = await encodeCheckpoint(name, handle.config, handle.model.params, trainingFacts);
   await writeCheckpointDir(outDir, checkpoint);
+  if (tokenizer) await writeFile(join(outDir, 'tokenizer.json'), `${JSON.stringify(tokenizer.toJSON())}\n`);
   const card: ModelCard = {
     model: name,
     ...TITLES[name],
@@ -202,7 +215,7 @@ async function main() {
       seed,
       steps,
       batchSize: recipe.batchSize,
-      options: { ...recipe.trainer, maxShift: recipe.maxShift, ...(recipe.schedule ? { schedule: recipe.schedule } : {}) },
+      options: { ...recipe.trainer, maxShift: recipe.maxShift, ...(recipe.schedule ? { schedule: recipe.schedule } : {}), ...(tokenizer ? { tokenizer: { file: 'tokenizer.json', vocabSize: tokenizer.vocabSize } } : {}) },
       dataSha256,
       tfjsVersion: tf.version_core,
       backend,

@@ -4,10 +4,12 @@
  */
 import { Classifier, classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type ClassifierConfig } from './classifier';
 import { Dvae, dvaeShapes, DEFAULT_DVAE_CONFIG, DEFAULT_DVAE_SCHEDULE, type DvaeConfig, type DvaeSchedule } from './dvae';
+import { Clip, clipShapes, DEFAULT_CLIP_CONFIG, type ClipConfig } from './clip';
+import type { BpeTokenizer } from './text/bpe';
 import type { ParamShapes } from './nn';
 import type { LossFunction, TrainerOptions } from './trainer';
 
-export type ModelName = 'classifier' | 'dvae';
+export type ModelName = 'classifier' | 'dvae' | 'clip';
 
 export interface TrainingRecipe {
   steps: number;
@@ -33,7 +35,16 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 100, totalSteps: 4000 } },
     schedule: { ...DEFAULT_DVAE_SCHEDULE, temperatureSteps: 3000, klWarmupSteps: 500 },
   },
+  clip: {
+    steps: 2000,
+    batchSize: 64,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 50, totalSteps: 2000 } },
+  },
 };
+
+/** BPE vocabulary size for the caption tokenizer that ships with the CLIP checkpoint. */
+export const CLIP_TOKENIZER_VOCAB_SIZE = 256;
 
 export const TITLES: Record<ModelName, { title: string; description: string }> = {
   classifier: {
@@ -44,18 +55,23 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
     title: 'Discrete VAE (image tokenizer)',
     description: 'Encodes a 28×28 digit as a 7×7 grid of tokens over a learned codebook and decodes a token grid back to pixels, as DALL·E’s dVAE does at 256×256 → 32×32.',
   },
+  clip: {
+    title: 'Tiny CLIP',
+    description: 'A small image encoder and a small caption transformer trained with CLIP’s symmetric contrastive loss on MNIST digits and synthetic captions, so both map into one normalised embedding space.',
+  },
 };
 
 /** A model instance with what the generic training and checkpoint code needs. */
 export interface ModelHandle {
   name: ModelName;
-  config: ClassifierConfig | DvaeConfig;
+  config: ClassifierConfig | DvaeConfig | ClipConfig;
   shapes: ParamShapes;
-  model: Classifier | Dvae;
-  lossFunction(seed: number, schedule?: DvaeSchedule): LossFunction;
+  model: Classifier | Dvae | Clip;
+  /** CLIP's loss needs the caption tokenizer; the other models ignore it. */
+  lossFunction(seed: number, schedule?: DvaeSchedule, tokenizer?: BpeTokenizer): LossFunction;
 }
 
-export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig): ModelHandle {
+export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig | ClipConfig): ModelHandle {
   if (name === 'classifier') {
     const classifierConfig = (config as ClassifierConfig | undefined) ?? DEFAULT_CLASSIFIER_CONFIG;
     const model = new Classifier(classifierConfig, seed);
@@ -72,9 +88,23 @@ export function createModel(name: ModelName, seed: number, config?: ClassifierCo
       lossFunction: (lossSeed, schedule) => model.lossFunction(schedule ?? RECIPES.dvae.schedule!, lossSeed),
     };
   }
-  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae.`);
+  if (name === 'clip') {
+    const clipConfig = (config as ClipConfig | undefined) ?? DEFAULT_CLIP_CONFIG;
+    const model = new Clip(clipConfig, seed);
+    return {
+      name,
+      config: clipConfig,
+      shapes: clipShapes(clipConfig),
+      model,
+      lossFunction: (lossSeed, _schedule, tokenizer) => {
+        if (!tokenizer) throw new Error('CLIP training needs the caption tokenizer: pass it to lossFunction.');
+        return model.lossFunction(tokenizer, lossSeed);
+      },
+    };
+  }
+  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip.`);
 }
 
 export function isModelName(name: string): name is ModelName {
-  return name === 'classifier' || name === 'dvae';
+  return name === 'classifier' || name === 'dvae' || name === 'clip';
 }
