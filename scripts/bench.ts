@@ -45,7 +45,7 @@ function matmulTable(results: BackendBench[]): string {
 async function main() {
   const started = performance.now();
   const machine = `${cpus().length} × ${cpus()[0]?.model ?? 'unknown CPU'}`;
-  // Other processes slow every row alike; the load average tells a reader how quiet the machine was.
+  // Other processes slow every row alike; the load average shows a reader how quiet the machine was.
   const loadAtStart = loadavg()[0];
   console.log(`bench: start on ${machine}, Node ${process.version}, tfjs ${tf.version_core}.`);
   const results: BackendBench[] = [];

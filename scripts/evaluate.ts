@@ -12,6 +12,8 @@
  *       (text→image: for one seeded caption per test digit, the share whose most similar
  *       test image shows the captioned digit; captions name only the digit, so this is
  *       recall at the level of the label, not of the exact image).
+ * dalle: promptAccuracy (1,000 samples, 100 per digit, that the referee classifies as the
+ *        prompted digit; no reranking).
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -28,6 +30,8 @@ import { Clip, encodeCaptions, zeroShotPromptIds } from '../src/models/clip';
 import { captionFor } from '../src/models/data/captions';
 import { deriveSeed } from '../src/models/data/rng';
 import { BpeTokenizer } from '../src/models/text/bpe';
+import { DalleMini } from '../src/models/transformer';
+import { dallePromptAccuracy } from './lib/dalle-eval';
 import { accuracy, codebookUsage, MeanSquaredError } from '../src/models/metrics';
 import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
 import type { ModelCard } from '../src/models/card';
@@ -38,10 +42,10 @@ const root = resolve(import.meta.dirname, '..');
 const BATCH = 500;
 
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string', default: 'wasm' } } });
-const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip'];
+const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle'];
 for (const name of requested) {
   if (!isModelName(name)) {
-    console.error(`Unknown model "${name}": expected classifier, dvae or clip.`);
+    console.error(`Unknown model "${name}": expected classifier, dvae, clip or dalle.`);
     process.exit(2);
   }
 }
@@ -148,12 +152,12 @@ async function evaluateClip(clip: Clip, tokenizer: BpeTokenizer, test: MnistSpli
   return { zeroShotAccuracy: accuracy(predicted, test.labels), recallAt1: accuracy(retrievedLabels, test.labels) };
 }
 
-async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<string, number>, backend: string, examples: number) {
+async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<string, number>, backend: string, examples: number, split = 'test') {
   const rounded = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Number(value.toPrecision(6))]));
   const updated: ModelCard = {
     ...card,
     metrics: rounded,
-    evaluation: { command: `npm run evaluate -- ${name}`, split: 'test', examples, backend, finishedAt: new Date().toISOString() },
+    evaluation: { command: `npm run evaluate -- ${name}`, split, examples, backend, finishedAt: new Date().toISOString() },
   };
   await writeFile(join(modelDir(name), 'card.json'), `${JSON.stringify(updated, null, 2)}\n`);
   console.log(`evaluate ${name}: ${Object.entries(rounded).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
@@ -182,7 +186,13 @@ async function main() {
         continue;
       }
       const { handle, card } = await loadShipped(name);
-      if (handle.model instanceof Clip) {
+      if (handle.model instanceof DalleMini) {
+        const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
+        const { handle: dvaeHandle } = await loadShipped('dvae');
+        const promptAccuracy = await dallePromptAccuracy(handle.model, dvaeHandle.model as Dvae, referee, tokenizer, 100);
+        await writeMetrics(name, card, { promptAccuracy }, backend, 1000, 'samples (100 per digit)');
+        dvaeHandle.model.dispose();
+      } else if (handle.model instanceof Clip) {
         const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
         await writeMetrics(name, card, await evaluateClip(handle.model, tokenizer, test, card.training.seed), backend, test.count);
       } else {

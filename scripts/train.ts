@@ -1,7 +1,7 @@
 /**
  * Trains a shipped model in Node and writes its checkpoint and card to public/models/<name>/.
  *
- *   npm run train -- <classifier|dvae|clip> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *   npm run train -- <classifier|dvae|clip|dalle> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
  *
  * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
  * command again resumes from there (same seed, same batches), unless `--fresh` is given.
@@ -18,15 +18,17 @@ import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist'
 import { nodeSource } from '../src/models/data/node-source';
 import { sha256Hex } from '../src/models/data/sha256';
 import { paramCount } from '../src/models/nn';
-import { CLIP_TOKENIZER_VOCAB_SIZE, createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
+import { CLIP_TOKENIZER_VOCAB_SIZE, DALLE_SHIPPED_CONFIG, createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
 import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
 import type { ModelCard } from '../src/models/card';
 import { Classifier } from '../src/models/classifier';
 import { Dvae } from '../src/models/dvae';
 import { Clip, trainCaptionTokenizer, zeroShotPromptIds } from '../src/models/clip';
-import type { BpeTokenizer } from '../src/models/text/bpe';
+import { BpeTokenizer } from '../src/models/text/bpe';
+import { DalleMini } from '../src/models/transformer';
 import { useBackend, type NodeBackend } from './lib/node-backend';
 import { readCheckpointDir, writeCheckpointDir } from './lib/checkpoint-files';
+import { dallePromptAccuracy } from './lib/dalle-eval';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -47,7 +49,7 @@ const { values, positionals } = parseArgs({
 
 const requestedName = positionals[0] ?? '';
 if (!isModelName(requestedName)) {
-  console.error(`Usage: npm run train -- <classifier|dvae|clip> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
+  console.error(`Usage: npm run train -- <classifier|dvae|clip|dalle> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
   process.exit(2);
 }
 const name: ModelName = requestedName;
@@ -148,6 +150,15 @@ function formatTerms(terms: LossTerms): string {
     .join(', ');
 }
 
+/** Loads a shipped checkpoint from public/models/<name>/, checked against its own manifest's config. */
+async function loadShippedModel(shipped: ModelName): Promise<ModelHandle> {
+  const dir = join(root, 'public/models', shipped);
+  const checkpoint = await readCheckpointDir(dir);
+  const loaded = createModel(shipped, 0, checkpoint.manifest.config as never);
+  assignParams(loaded.model.params, await decodeCheckpoint(checkpoint, { model: shipped, shapes: loaded.shapes, origin: dir }));
+  return loaded;
+}
+
 async function main() {
   const backend = await useBackend(values.backend as NodeBackend);
   const source = nodeSource();
@@ -156,11 +167,23 @@ async function main() {
   const dataSha256 = await sha256Hex(new TextEncoder().encode(index.splits.train.shards.map((s) => s.sha256).join('\n')));
   console.log(`train ${name}: loaded ${train.count} train and ${test.count} test digits in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; backend ${backend}.`);
 
-  const handle = createModel(name, seed);
   // CLIP's caption tokenizer is learned first; the same seed always rebuilds the same one.
-  const tokenizer = name === 'clip' ? trainCaptionTokenizer(train.labels, seed, CLIP_TOKENIZER_VOCAB_SIZE) : undefined;
-  if (tokenizer) console.log(`train ${name}: learned a BPE caption tokenizer with ${tokenizer.vocabSize} tokens.`);
-  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, recipe.schedule, tokenizer), recipe.trainer);
+  // DALL·E-mini reuses the shipped CLIP vocabulary, so CLIP can rerank its samples.
+  let tokenizer: BpeTokenizer | undefined;
+  let dvae: Dvae | undefined;
+  let referee: Classifier | undefined;
+  if (name === 'clip') {
+    tokenizer = trainCaptionTokenizer(train.labels, seed, CLIP_TOKENIZER_VOCAB_SIZE);
+    console.log(`train ${name}: learned a BPE caption tokenizer with ${tokenizer.vocabSize} tokens.`);
+  }
+  if (name === 'dalle') {
+    tokenizer = BpeTokenizer.fromJSON(await readFile(join(root, 'public/models/clip/tokenizer.json'), 'utf8'));
+    dvae = (await loadShippedModel('dvae')).model as Dvae;
+    referee = (await loadShippedModel('classifier')).model as Classifier;
+    console.log(`train ${name}: using the shipped dVAE and the CLIP tokenizer (${tokenizer.vocabSize} tokens).`);
+  }
+  const handle = createModel(name, seed, name === 'dalle' ? { ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer!.vocabSize } : undefined);
+  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, { schedule: recipe.schedule, tokenizer, dvae }), recipe.trainer);
   const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
   const elapsedBefore = await tryResume(handle, trainer, batcher);
   console.log(`train ${name}: ${paramCount(handle.shapes)} parameters, config ${JSON.stringify(handle.config)}, ${steps} steps of batch ${recipe.batchSize}, seed ${seed}.`);
@@ -198,7 +221,7 @@ async function main() {
   }
 
   const durationSeconds = elapsedBefore + (performance.now() - runStart) / 1000;
-  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${quickCheck(handle, test, tokenizer)}.`);
+  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${handle.model instanceof DalleMini ? `prompt accuracy ${(await dallePromptAccuracy(handle.model, dvae!, referee!, tokenizer!, 10)).toFixed(2)} on 100 samples` : quickCheck(handle, test, tokenizer)}.`);
 
   const trainingFacts = { step: trainer.step, seed };
   const checkpoint = await encodeCheckpoint(name, handle.config, handle.model.params, trainingFacts);

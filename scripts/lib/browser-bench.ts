@@ -36,7 +36,7 @@ async function waitForServer(url: string, timeoutMs: number): Promise<void> {
     }
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
-  throw new Error(`astro preview did not answer at ${url} within ${timeoutMs / 1000} s.`);
+  throw new Error(`astro preview did not respond at ${url} within ${timeoutMs / 1000} s.`);
 }
 
 export async function runBrowserBench(root: string): Promise<{ results: BackendBench[]; notes: string[] }> {

@@ -1,5 +1,5 @@
 /**
- * How the tests and the bench launch Chromium: Debian's package when installed, headless,
+ * Chromium launch settings shared by the tests and the bench: Debian's package when installed, headless,
  * with the background services off. Without those flags Chromium keeps trying hosts that
  * this machine's closed network refuses.
  */

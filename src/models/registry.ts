@@ -6,10 +6,11 @@ import { Classifier, classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type Classifie
 import { Dvae, dvaeShapes, DEFAULT_DVAE_CONFIG, DEFAULT_DVAE_SCHEDULE, type DvaeConfig, type DvaeSchedule } from './dvae';
 import { Clip, clipShapes, DEFAULT_CLIP_CONFIG, type ClipConfig } from './clip';
 import type { BpeTokenizer } from './text/bpe';
+import { DalleMini, DEFAULT_TRANSFORMER_CONFIG, transformerShapes, type TransformerConfig } from './transformer';
 import type { ParamShapes } from './nn';
 import type { LossFunction, TrainerOptions } from './trainer';
 
-export type ModelName = 'classifier' | 'dvae' | 'clip';
+export type ModelName = 'classifier' | 'dvae' | 'clip' | 'dalle';
 
 export interface TrainingRecipe {
   steps: number;
@@ -35,6 +36,12 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 100, totalSteps: 4000 } },
     schedule: { ...DEFAULT_DVAE_SCHEDULE, temperatureSteps: 3000, klWarmupSteps: 500 },
   },
+  dalle: {
+    steps: 2000,
+    batchSize: 32,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 2000 } },
+  },
   clip: {
     steps: 2000,
     batchSize: 64,
@@ -42,6 +49,9 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 50, totalSteps: 2000 } },
   },
 };
+
+/** DALL·E-mini as shipped: narrower than the module default so it trains in Node in minutes. */
+export const DALLE_SHIPPED_CONFIG: Omit<TransformerConfig, 'textVocabSize'> = { ...DEFAULT_TRANSFORMER_CONFIG, layers: 4, width: 96, heads: 4 };
 
 /** BPE vocabulary size for the caption tokenizer that ships with the CLIP checkpoint. */
 export const CLIP_TOKENIZER_VOCAB_SIZE = 256;
@@ -55,6 +65,10 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
     title: 'Discrete VAE (image tokenizer)',
     description: 'Encodes a 28×28 digit as a 7×7 grid of tokens over a learned codebook and decodes a token grid back to pixels, as DALL·E’s dVAE does at 256×256 → 32×32.',
   },
+  dalle: {
+    title: 'DALL·E-mini',
+    description: 'A decoder-only transformer over caption tokens followed by the 49 dVAE image tokens, trained with next-token prediction (text weighted 1/8, image 7/8) and sampled one image token at a time.',
+  },
   clip: {
     title: 'Tiny CLIP',
     description: 'A small image encoder and a small caption transformer trained with CLIP’s symmetric contrastive loss on MNIST digits and synthetic captions, so both map into one normalised embedding space.',
@@ -64,14 +78,20 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
 /** A model instance with what the generic training and checkpoint code needs. */
 export interface ModelHandle {
   name: ModelName;
-  config: ClassifierConfig | DvaeConfig | ClipConfig;
+  config: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig;
   shapes: ParamShapes;
-  model: Classifier | Dvae | Clip;
-  /** CLIP's loss needs the caption tokenizer; the other models ignore it. */
-  lossFunction(seed: number, schedule?: DvaeSchedule, tokenizer?: BpeTokenizer): LossFunction;
+  model: Classifier | Dvae | Clip | DalleMini;
+  lossFunction(seed: number, context?: LossContext): LossFunction;
 }
 
-export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig | ClipConfig): ModelHandle {
+/** What some losses need beyond the model: the dVAE's schedules, the caption tokenizer, the trained dVAE. */
+export interface LossContext {
+  schedule?: DvaeSchedule;
+  tokenizer?: BpeTokenizer;
+  dvae?: Dvae;
+}
+
+export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig): ModelHandle {
   if (name === 'classifier') {
     const classifierConfig = (config as ClassifierConfig | undefined) ?? DEFAULT_CLASSIFIER_CONFIG;
     const model = new Classifier(classifierConfig, seed);
@@ -85,7 +105,7 @@ export function createModel(name: ModelName, seed: number, config?: ClassifierCo
       config: dvaeConfig,
       shapes: dvaeShapes(dvaeConfig),
       model,
-      lossFunction: (lossSeed, schedule) => model.lossFunction(schedule ?? RECIPES.dvae.schedule!, lossSeed),
+      lossFunction: (lossSeed, context) => model.lossFunction(context?.schedule ?? RECIPES.dvae.schedule!, lossSeed),
     };
   }
   if (name === 'clip') {
@@ -96,15 +116,29 @@ export function createModel(name: ModelName, seed: number, config?: ClassifierCo
       config: clipConfig,
       shapes: clipShapes(clipConfig),
       model,
-      lossFunction: (lossSeed, _schedule, tokenizer) => {
-        if (!tokenizer) throw new Error('CLIP training needs the caption tokenizer: pass it to lossFunction.');
-        return model.lossFunction(tokenizer, lossSeed);
+      lossFunction: (lossSeed, context) => {
+        if (!context?.tokenizer) throw new Error('CLIP training needs the caption tokenizer: pass it to lossFunction.');
+        return model.lossFunction(context.tokenizer, lossSeed);
       },
     };
   }
-  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip.`);
+  if (name === 'dalle') {
+    const dalleConfig = (config as TransformerConfig | undefined) ?? { ...DALLE_SHIPPED_CONFIG, textVocabSize: DEFAULT_TRANSFORMER_CONFIG.textVocabSize };
+    const model = new DalleMini(dalleConfig, seed);
+    return {
+      name,
+      config: dalleConfig,
+      shapes: transformerShapes(dalleConfig),
+      model,
+      lossFunction: (lossSeed, context) => {
+        if (!context?.tokenizer || !context.dvae) throw new Error('DALL·E-mini training needs the caption tokenizer and the trained dVAE.');
+        return model.lossFunction({ dvae: context.dvae, tokenizer: context.tokenizer, captionSeed: lossSeed });
+      },
+    };
+  }
+  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip, dalle.`);
 }
 
 export function isModelName(name: string): name is ModelName {
-  return name === 'classifier' || name === 'dvae' || name === 'clip';
+  return name === 'classifier' || name === 'dvae' || name === 'clip' || name === 'dalle';
 }
