@@ -8,10 +8,10 @@
  * dvae: reconstructionAccuracy (the referee's accuracy on hard-token reconstructions),
  *       mse (per pixel, pixels in [0, 1]), codebookPerplexity and codesUsed over all
  *       test tokens.
- * clip: zeroShotAccuracy (prompt "a handwritten <digit word>" per class) and recallAt1
- *       (text→image: for one seeded caption per test digit, the share whose most similar
- *       test image shows the captioned digit; captions name only the digit, so this is
- *       recall at the level of the label, not of the exact image).
+ * clip: zeroShotAccuracy (prompt "a handwritten <digit word>" per class) and recallAt1.
+ *       recallAt1 takes one seeded caption per test digit and counts the share whose most
+ *       similar test image shows the captioned digit. Captions name only the digit, so
+ *       this is recall at the level of the label, not of the exact image.
  * dalle: promptAccuracy (1,000 samples, 100 per digit, that the referee classifies as the
  *        prompted digit; no reranking).
  */

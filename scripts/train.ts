@@ -120,7 +120,7 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
   return state.elapsedSeconds;
 }
 
-/** A quick held-out check for the log; `npm run evaluate` computes the card's metrics. */
+/** Computes a quick held-out check for the log. `npm run evaluate` computes the card's metrics. */
 function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer?: BpeTokenizer): string {
   const batch = sliceBatch(test, 0, 1000);
   return tf.tidy(() => {

@@ -7,10 +7,10 @@ import type { BpeTokenizer } from '../../src/models/text/bpe';
 import type { DalleMini } from '../../src/models/transformer';
 
 /**
- * Share of samples that the referee classifies as the prompted digit: `perDigit` samples
- * for each digit 0–9 with the prompt "a handwritten <digit word>", temperature 1, no top-k
- * or top-p, each chunk of 50 seeded from `seed`, the digit and its offset, decoded by the
- * shipped dVAE.
+ * Returns the share of samples that the referee classifies as the prompted digit. Each digit
+ * 0–9 gets `perDigit` samples from the prompt "a handwritten <digit word>" at temperature 1
+ * with no top-k or top-p. Every chunk of 50 is seeded from `seed`, the digit and its offset,
+ * and the dVAE decodes the tokens.
  */
 export async function dallePromptAccuracy(model: DalleMini, dvae: Dvae, referee: Classifier, tokenizer: BpeTokenizer, perDigit: number, seed = 0): Promise<number> {
   const chunk = 50;

@@ -99,11 +99,11 @@ export async function encodeCheckpoint(
   return { manifest, weights };
 }
 
-/** What the running code expects of a checkpoint. */
+/** Expectations of the running code: the model name and its parameter shapes. */
 export interface ExpectedCheckpoint {
   model: string;
   shapes: ParamShapes;
-  /** Where the checkpoint came from, for messages: a URL, a file name, "browser storage". */
+  /** Origin of the checkpoint for messages: a URL, a file name, "browser storage". */
   origin: string;
 }
 
@@ -141,7 +141,7 @@ export async function decodeCheckpoint(checkpoint: Checkpoint, expected: Expecte
     throw new CheckpointError('truncated', `Checkpoint ${where} weights are truncated: ${weights.length} of ${manifest.weightsBytes} bytes. Download it again.`);
   }
   if (weights.length !== manifest.weightsBytes) {
-    throw new CheckpointError('corrupt', `Checkpoint ${where} weights have ${weights.length} bytes, the manifest says ${manifest.weightsBytes}.`);
+    throw new CheckpointError('corrupt', `Checkpoint ${where} weights have ${weights.length} bytes but the manifest expects ${manifest.weightsBytes}: the file is corrupt. Download it again.`);
   }
   const digest = await sha256Hex(weights);
   if (digest !== manifest.weightsSha256) {

@@ -133,7 +133,7 @@ export class Dvae {
     });
   }
 
-  /** Tokenise then decode: the reconstruction a reader sees, [b, 28, 28, 1] in [0, 1]. */
+  /** Tokenises then decodes: the reconstruction the widgets show, [b, 28, 28, 1] in [0, 1]. */
   reconstruct(images: tf.Tensor4D): tf.Tensor4D {
     return tf.tidy(() => this.decodeTokens(this.tokenize(images)));
   }

@@ -58,10 +58,10 @@ export function dense(params: Params, name: string, x: tf.Tensor2D): tf.Tensor2D
 
 /**
  * Nearest-neighbour upsampling by 2 in height and width: [b, h, w, c] → [b, 2h, 2w, c].
- * Built from a broadcast multiply and reshapes, not `resizeNearestNeighbor`, because the
- * cpu backend's ResizeNearestNeighborGrad in tfjs 4.22 is wrong for batch sizes above 1
- * (it reads dy at the wrong batch offset), while these ops give the same gradient on
- * every backend.
+ * Built from a broadcast multiply and reshapes, not `resizeNearestNeighbor`. The cpu
+ * backend's ResizeNearestNeighborGrad in tfjs 4.22 is wrong for batch sizes above 1
+ * because it reads dy at the wrong batch offset. These ops give the same gradient on every
+ * backend.
  */
 export function upsample2x(x: tf.Tensor4D): tf.Tensor4D {
   const [b, h, w, c] = x.shape;

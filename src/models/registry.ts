@@ -84,7 +84,7 @@ export interface ModelHandle {
   lossFunction(seed: number, context?: LossContext): LossFunction;
 }
 
-/** What some losses need beyond the model: the dVAE's schedules, the caption tokenizer, the trained dVAE. */
+/** Inputs some losses need beyond the model: the dVAE's schedules, the caption tokenizer, the trained dVAE. */
 export interface LossContext {
   schedule?: DvaeSchedule;
   tokenizer?: BpeTokenizer;

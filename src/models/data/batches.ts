@@ -23,7 +23,7 @@ export interface BatcherState {
 
 /**
  * Draws batches without replacement, reshuffling at each epoch. The state can be saved
- * and restored so a resumed training run sees exactly the batches it would have seen.
+ * and restored so a resumed training run draws exactly the batches it would have drawn.
  */
 export class Batcher {
   private rng: Rng;

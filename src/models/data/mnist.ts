@@ -1,7 +1,7 @@
 /**
  * MNIST in the site's shard format, readable in the browser (fetch), a worker and Node (fs).
  *
- * `npm run prepare-data` writes public/data/index.json and shard files. Each shard holds
+ * `npm run prepare-data` writes public/data/index.json and shard files. Each shard contains
  * `count` label bytes followed by `count` images of 28×28 uint8 pixels, row-major, 0 = paper,
  * 255 = ink, exactly as in the original IDX files. The index records every shard's SHA-256,
  * and the loader refuses a shard whose bytes do not match.
@@ -39,7 +39,7 @@ export interface DataIndex {
 /** Bytes loaded so far over bytes expected, for a progress bar. */
 export type ProgressCallback = (loadedBytes: number, totalBytes: number) => void;
 
-/** Where shard files come from: `fetch` under a URL in the browser, `fs` under a folder in Node. */
+/** Source of shard files: `fetch` under a URL in the browser, `fs` under a folder in Node. */
 export interface DataSource {
   readText(file: string): Promise<string>;
   readBytes(file: string, onBytes?: (loadedBytes: number) => void): Promise<Uint8Array>;
@@ -147,7 +147,7 @@ async function checkShard(source: DataSource, shard: ShardInfo, bytes: Uint8Arra
   }
 }
 
-/** A `DataSource` that fetches files under a base URL, streaming for progress when it can. */
+/** Creates a `DataSource` that fetches files under a base URL, streaming for progress when it can. */
 export function fetchSource(baseUrl: string, fetchImpl: typeof fetch = fetch): DataSource {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return {

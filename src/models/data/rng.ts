@@ -36,7 +36,7 @@ export class Rng {
     return Math.floor(this.next() * maxExclusive);
   }
 
-  /** A fresh 31-bit seed for a tfjs random op (tfjs seeds are plain numbers). */
+  /** Draws a fresh 31-bit seed for a tfjs random op (tfjs seeds are plain numbers). */
   seed(): number {
     return this.int(0x7fffffff);
   }
@@ -60,7 +60,7 @@ export class Rng {
 }
 
 /**
- * A 31-bit seed derived from a base seed and a counter (a training step, a sample index),
+ * Derives a 31-bit seed from a base seed and a counter (a training step, a sample index),
  * so per-step randomness needs no saved state and a resumed run repeats exactly.
  */
 export function deriveSeed(seed: number, counter: number): number {

@@ -506,7 +506,7 @@ export class ModelHost implements ModelWorkerApi {
   // Errors
 
   private checkModelName(name: unknown): asserts name is ModelName {
-    // The registry knows more models (clip) than the worker serves so far.
+    // The registry also lists clip and dalle, which this worker does not serve yet.
     if (name !== 'dvae' && name !== 'classifier') {
       throw new ModelWorkerError('input', `Unknown model "${String(name)}": this worker runs dvae and classifier.`);
     }
