@@ -37,10 +37,10 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     schedule: { ...DEFAULT_DVAE_SCHEDULE, temperatureSteps: 3000, klWarmupSteps: 500 },
   },
   dalle: {
-    steps: 2000,
+    steps: 5000,
     batchSize: 32,
     maxShift: 0,
-    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 2000 } },
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 5000 } },
   },
   clip: {
     steps: 2000,

@@ -148,9 +148,9 @@ describe('ModelHost inference', () => {
   });
 
   it('unknown model name is rejected', async () => {
-    const failure = await failureOf(host.load('clip' as never, 'pretrained'));
+    const failure = await failureOf(host.load('unicorn' as never, 'pretrained'));
     expect(failure.kind).toBe('input');
-    expect(failure.message).toContain('"clip"');
+    expect(failure.message).toContain('"unicorn"');
   });
 });
 

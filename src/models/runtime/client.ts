@@ -42,6 +42,11 @@ const API_METHODS = [
   'decodeTokens',
   'classify',
   'testDigits',
+  'readPrompt',
+  'clipEmbed',
+  'zeroShot',
+  'sampleDalle',
+  'inspectDalle',
   'startTraining',
   'pauseTraining',
   'resumeTraining',
@@ -148,6 +153,9 @@ function wrapWorker(worker: Worker): { api: ModelWorkerApi; dispose(): void } {
     if (stopped !== null) throw stopped;
     if (method === 'startTraining' && typeof args[1] === 'function') {
       args = [args[0], Comlink.proxy(args[1] as (progress: TrainingProgress) => void)];
+    }
+    if (method === 'sampleDalle' && typeof args[1] === 'function') {
+      args = [args[0], Comlink.proxy(args[1] as (position: number, tokens: Int32Array) => void)];
     }
     try {
       const pending = (remote[method] as unknown as (...callArgs: unknown[]) => Promise<unknown>)(...args);

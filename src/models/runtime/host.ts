@@ -20,15 +20,33 @@ import {
   type Checkpoint,
 } from '../checkpoint';
 import { classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type Classifier } from '../classifier';
+import { clipShapes, DEFAULT_CLIP_CONFIG, type Clip } from '../clip';
+import { DIGIT_WORDS } from '../data/captions';
 import { DataError, fetchSource, loadIndex, loadSplit, PIXELS, type DataSource, type MnistSplit } from '../data/mnist';
 import { sha256Hex } from '../data/sha256';
 import { DEFAULT_DVAE_CONFIG, dvaeShapes, GRID_SIZE, type Dvae } from '../dvae';
 import { paramCount, type ParamShapes } from '../nn';
-import { createModel, TITLES, type ModelHandle } from '../registry';
+import { createModel, DALLE_SHIPPED_CONFIG, TITLES, type ModelHandle } from '../registry';
+import { BpeTokenizer } from '../text/bpe';
+import { readPrompt as readPromptWith } from '../text/prompt';
+import { IMAGE_TOKENS, transformerShapes, type DalleMini, type TransformerConfig } from '../transformer';
 import { NonFiniteLossError } from '../trainer';
 import { selectBackend, type BackendHealth, type BackendSelection, type BackendSelectionOptions } from './backend';
 import {
+  MAX_DALLE_SAMPLES,
+  MAX_PROMPT_CHARACTERS,
+  MAX_TEMPERATURE,
+  MODEL_NAMES,
   ModelWorkerError,
+  type ClipEmbedRequest,
+  type ClipEmbedResult,
+  type DalleInspection,
+  type DalleSampleRequest,
+  type DalleSampleResult,
+  type PromptReading,
+  type TextModelName,
+  type TrainableModelName,
+  type ZeroShotResult,
   type BackendInfo,
   type BackendName,
   type BackendProbe,
@@ -41,7 +59,7 @@ import {
   type WeightsSource,
 } from './protocol';
 import { StorageError, WeightsStore } from './storage';
-import { TrainingRun, validateTrainingOptions, type TrainingSummary } from './training';
+import { clipSubject, dalleSubject, dvaeSubject, TrainingRun, validateTrainingOptions, type TrainingSubject, type TrainingSummary } from './training';
 
 /** Seed of fresh weights loaded without training options; `npm run train` uses the same default. */
 const DEFAULT_SEED = 1;
@@ -83,6 +101,9 @@ export class ModelHost implements ModelWorkerApi {
   private testSplit: Promise<MnistSplit> | null = null;
   private trainSplit: { maxExamples: number; split: Promise<MnistSplit> } | null = null;
   private run: TrainingRun | null = null;
+  /** The model the current or last run trains. */
+  private runModel: TrainableModelName = 'dvae';
+  private readonly tokenizers = new Map<TextModelName, Promise<BpeTokenizer>>();
 
   constructor(private readonly options: ModelHostOptions = {}) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
@@ -162,8 +183,9 @@ export class ModelHost implements ModelWorkerApi {
         throw new ModelWorkerError('input', `The file ${fileName} arrived as ${Object.prototype.toString.call(bytes)}, not as bytes. Pick the file again.`);
       }
       const checkpoint = unpackCheckpoint(bytes, `The file ${fileName}`);
-      const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin: fileName });
-      const loaded = this.install(name, values, { source: 'file', step: trainingStepOf(checkpoint), seed: trainingSeedOf(checkpoint) });
+      const config = await this.configFor(name);
+      const values = await decodeCheckpoint(checkpoint, { model: name, shapes: shapesOf(name, config), origin: fileName });
+      const loaded = this.install(name, config, values, { source: 'file', step: trainingStepOf(checkpoint), seed: trainingSeedOf(checkpoint) });
       return { ...loaded.info };
     });
   }
@@ -175,7 +197,7 @@ export class ModelHost implements ModelWorkerApi {
       case 'saved':
         return this.loadSaved(name);
       case 'fresh':
-        return this.install(name, null, { source: 'fresh', step: 0, seed: DEFAULT_SEED });
+        return this.install(name, await this.configFor(name), null, { source: 'fresh', step: 0, seed: DEFAULT_SEED });
       default:
         throw new ModelWorkerError('input', `Unknown weights source "${String(source)}": use pretrained, saved or fresh.`);
     }
@@ -184,10 +206,11 @@ export class ModelHost implements ModelWorkerApi {
   private async loadPretrained(name: ModelName): Promise<LoadedModel> {
     const folder = `${this.baseUrl}models/${name}/`;
     const checkpoint = await fetchCheckpoint(folder, this.fetchImpl);
-    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin: `${folder}model.json` });
+    const config = await this.configFor(name);
+    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: shapesOf(name, config), origin: `${folder}model.json` });
     const card = await this.fetchCard(`${folder}card.json`);
     const step = trainingStepOf(checkpoint) || card?.training.steps || 0;
-    return this.install(name, values, { source: 'pretrained', step, seed: card?.training.seed ?? trainingSeedOf(checkpoint), card });
+    return this.install(name, config, values, { source: 'pretrained', step, seed: card?.training.seed ?? trainingSeedOf(checkpoint), card });
   }
 
   /** Fetches the model card beside a shipped checkpoint. Returns undefined when it is missing or unreadable, and the weights still load. */
@@ -209,17 +232,63 @@ export class ModelHost implements ModelWorkerApi {
     }
     const origin = `the ${name} weights saved in this browser on ${saved.savedAt}`;
     const checkpoint = unpackCheckpoint(saved.checkpoint, origin);
-    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: expectedShapes(name), origin });
-    return this.install(name, values, { source: 'saved', step: saved.step, seed: trainingSeedOf(checkpoint), card: saved.card });
+    const config = await this.configFor(name);
+    const values = await decodeCheckpoint(checkpoint, { model: name, shapes: shapesOf(name, config), origin });
+    return this.install(name, config, values, { source: 'saved', step: saved.step, seed: trainingSeedOf(checkpoint), card: saved.card });
+  }
+
+  /**
+   * The configuration every checkpoint of `name` must have: the one the site ships. For
+   * DALL·E-mini it depends on the caption vocabulary, which is read first.
+   */
+  private async configFor(name: ModelName): Promise<ModelConfig> {
+    switch (name) {
+      case 'dvae':
+        return DEFAULT_DVAE_CONFIG;
+      case 'classifier':
+        return DEFAULT_CLASSIFIER_CONFIG;
+      case 'clip':
+        return DEFAULT_CLIP_CONFIG;
+      case 'dalle':
+        return { ...DALLE_SHIPPED_CONFIG, textVocabSize: (await this.tokenizer('dalle')).vocabSize };
+    }
+  }
+
+  /** The caption tokenizer shipped beside a text model's weights, fetched once. */
+  private tokenizer(name: TextModelName): Promise<BpeTokenizer> {
+    let pending = this.tokenizers.get(name);
+    if (!pending) {
+      const url = `${this.baseUrl}models/${name}/tokenizer.json`;
+      pending = (async () => {
+        let response: Response;
+        try {
+          response = await this.fetchImpl(url);
+        } catch (error) {
+          throw new ModelWorkerError('checkpoint', `Could not download the ${name} caption vocabulary from ${url}: ${String(error)}. Check the connection and reload.`);
+        }
+        if (!response.ok) {
+          throw new ModelWorkerError('checkpoint', `The ${name} caption vocabulary is missing: ${url} answered ${response.status}. The site was built without it.`);
+        }
+        try {
+          return BpeTokenizer.fromJSON(await response.text());
+        } catch (error) {
+          throw new ModelWorkerError('checkpoint', `The ${name} caption vocabulary at ${url} is unreadable: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      })();
+      this.tokenizers.set(name, pending);
+      pending.catch(() => this.tokenizers.delete(name));
+    }
+    return pending;
   }
 
   /** Creates the model, fills in validated values (or keeps fresh ones), then replaces the old model. */
   private install(
     name: ModelName,
+    config: ModelConfig,
     values: Record<string, Float32Array> | null,
     facts: { source: WeightsSource; step: number; seed: number; card?: ModelCard; training?: TrainingSummary },
   ): LoadedModel {
-    const handle = createModel(name, facts.seed);
+    const handle = createModel(name, facts.seed, config);
     if (values !== null) assignParams(handle.model.params, values);
 
     const previous = this.models.get(name);
@@ -304,6 +373,182 @@ export class ModelHost implements ModelWorkerApi {
     });
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Caption models
+
+  readPrompt(name: TextModelName, text: string): Promise<PromptReading> {
+    return this.guard(async () => {
+      await this.ready();
+      return this.readPromptFor(name, text);
+    });
+  }
+
+  private async readPromptFor(name: TextModelName, text: unknown): Promise<PromptReading> {
+    if (name !== 'clip' && name !== 'dalle') {
+      throw new ModelWorkerError('input', `Unknown caption model "${String(name)}": use clip or dalle.`);
+    }
+    if (typeof text !== 'string') {
+      throw new ModelWorkerError('input', `A prompt must be text, got ${Object.prototype.toString.call(text)}.`);
+    }
+    const tokenizer = await this.tokenizer(name);
+    const config = await this.configFor(name);
+    const maxLength = name === 'clip' ? (config as typeof DEFAULT_CLIP_CONFIG).maxLength : (config as TransformerConfig).textLength;
+    return readPromptWith(tokenizer, text, maxLength);
+  }
+
+  clipEmbed(request: ClipEmbedRequest): Promise<ClipEmbedResult> {
+    return this.guard(async () => {
+      await this.ready();
+      const imageCount = request?.imageCount ?? 0;
+      const texts = request?.texts ?? [];
+      if (imageCount > 0 || request?.images !== undefined) checkImages(request.images!, imageCount);
+      if (!Array.isArray(texts) || texts.length > MAX_IMAGES_PER_CALL) {
+        throw new ModelWorkerError('input', `CLIP embeds at most ${MAX_IMAGES_PER_CALL} texts per call, given as an array of strings.`);
+      }
+      const clip = (await this.model('clip')).handle.model as Clip;
+      const readings = await Promise.all(texts.map((text) => this.readPromptFor('clip', text)));
+      const maxLength = clip.config.maxLength;
+      const ids = new Int32Array(readings.length * maxLength);
+      readings.forEach((reading, row) => ids.set(reading.ids, row * maxLength));
+      const outputs = tf.tidy(() => [
+        imageCount > 0 ? clip.encodeImages(tf.tensor4d(request.images!, [imageCount, 28, 28, 1])) : tf.zeros([0, clip.config.embedDim]),
+        readings.length > 0 ? clip.encodeTexts(tf.tensor2d(ids, [readings.length, maxLength], 'int32')) : tf.zeros([0, clip.config.embedDim]),
+        clip.logitScaleTensor(),
+      ]);
+      const [images, textEmbeddings, scale] = await this.read<Float32Array>(outputs);
+      return { images, texts: textEmbeddings, dim: clip.config.embedDim, logitScale: scale[0], readings };
+    });
+  }
+
+  zeroShot(images: Float32Array, count: number, template = ZERO_SHOT_TEMPLATE): Promise<ZeroShotResult> {
+    return this.guard(async () => {
+      await this.ready();
+      checkImages(images, count);
+      if (typeof template !== 'string' || !/\{(word|digit)\}/.test(template) || template.length > 200) {
+        throw new ModelWorkerError('input', `A zero-shot template needs "{word}" or "{digit}" where the digit goes, for example "${ZERO_SHOT_TEMPLATE}", in at most 200 characters.`);
+      }
+      const prompts = DIGIT_WORDS.map((word, digit) => template.replaceAll('{word}', word).replaceAll('{digit}', String(digit)));
+      const clip = (await this.model('clip')).handle.model as Clip;
+      const readings = await Promise.all(prompts.map((prompt) => this.readPromptFor('clip', prompt)));
+      const maxLength = clip.config.maxLength;
+      const ids = new Int32Array(prompts.length * maxLength);
+      readings.forEach((reading, row) => ids.set(reading.ids, row * maxLength));
+      const outputs = tf.tidy(() => {
+        const similarities = clip.similarity(tf.tensor4d(images, [count, 28, 28, 1]), tf.tensor2d(ids, [prompts.length, maxLength], 'int32'));
+        return [similarities, tf.softmax(tf.mul(similarities, clip.logitScaleTensor())), tf.argMax(similarities, 1), clip.logitScaleTensor()];
+      });
+      const [similarities, probabilities, predicted, scale] = await this.read(outputs);
+      return {
+        prompts,
+        similarities: similarities as Float32Array,
+        probabilities: probabilities as Float32Array,
+        predicted: predicted as Int32Array,
+        logitScale: scale[0],
+      };
+    });
+  }
+
+  sampleDalle(request: DalleSampleRequest, onToken?: (position: number, tokens: Int32Array) => void): Promise<DalleSampleResult> {
+    return this.guard(async () => {
+      await this.ready();
+      if (!request || typeof request !== 'object') throw new ModelWorkerError('input', 'sampleDalle needs a request object with a prompt and settings.');
+      const prompt = await this.readPromptFor('dalle', request.prompt);
+      if (prompt.empty) {
+        throw new ModelWorkerError('input', 'The prompt is empty. Type a caption such as "a handwritten seven".');
+      }
+      const dalle = (await this.model('dalle')).handle.model as DalleMini;
+      const dvae = (await this.model('dvae')).handle.model as Dvae;
+      const { settings, notices } = clampSampling(request, dalle.config.imageVocabSize);
+      notices.push(...promptNotices(prompt));
+
+      const started = performance.now();
+      const { tokens } = await dalle.sample({
+        textIds: prompt.ids,
+        count: settings.count,
+        temperature: settings.temperature,
+        topK: settings.topK,
+        topP: settings.topP,
+        seed: settings.seed,
+        useCache: settings.useCache,
+        onToken: onToken
+          ? (position, column) => {
+              // A comlink callback returns a promise; a page that has gone away must not stop sampling.
+              try {
+                void Promise.resolve(onToken(position, column.slice())).catch(() => {});
+              } catch {
+                // Same for a callback that throws synchronously.
+              }
+            }
+          : undefined,
+      });
+      const samplingMs = performance.now() - started;
+      const count = settings.count;
+      const [images] = await this.read<Float32Array>([tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [count, GRID_SIZE, GRID_SIZE], 'int32')))]);
+
+      let order = Int32Array.from({ length: count }, (_, i) => i);
+      let clipScores: Float32Array | undefined;
+      if (settings.rerank) {
+        const clip = (await this.model('clip')).handle.model as Clip;
+        const reading = await this.readPromptFor('clip', prompt.text);
+        const [cosines] = await this.read<Float32Array>([
+          tf.tidy(() => tf.reshape(clip.similarity(tf.tensor4d(images, [count, 28, 28, 1]), tf.tensor2d(reading.ids, [1, clip.config.maxLength], 'int32')), [count])),
+        ]);
+        // Best first; equal scores keep their draw order, so the result does not depend on the sort.
+        order = Int32Array.from(order).sort((a, b) => cosines[b] - cosines[a] || a - b);
+        clipScores = Float32Array.from(order, (row) => cosines[row]);
+      }
+      return {
+        prompt,
+        settings,
+        notices,
+        tokens: reorderRows(tokens, order, IMAGE_TOKENS),
+        images: reorderRows(images, order, PIXELS),
+        order,
+        ...(clipScores ? { clipScores } : {}),
+        samplingMs,
+      };
+    });
+  }
+
+  inspectDalle(prompt: string, tokens: Int32Array): Promise<DalleInspection> {
+    return this.guard(async () => {
+      await this.ready();
+      const reading = await this.readPromptFor('dalle', prompt);
+      const dalle = (await this.model('dalle')).handle.model as DalleMini;
+      const { layers, heads, textLength, imageVocabSize } = dalle.config;
+      checkTokens(tokens, 1, imageVocabSize);
+      const L = dalle.streamLength;
+      const outputs = tf.tidy(() => {
+        const text = tf.tensor2d(reading.ids, [1, textLength], 'int32');
+        const image = tf.tensor2d(tokens, [1, IMAGE_TOKENS], 'int32');
+        const maps: tf.Tensor[] = [];
+        let probabilities: tf.Tensor2D | null = null;
+        for (let layer = 0; layer < layers; layer++) {
+          for (let head = 0; head < heads; head++) {
+            const out = dalle.logits(text, image, { layer, head });
+            maps.push(tf.reshape(out.attention!, [L * L]));
+            probabilities ??= tf.reshape(tf.softmax(out.image), [IMAGE_TOKENS, imageVocabSize]) as tf.Tensor2D;
+          }
+        }
+        const top = tf.topk(probabilities!, 5);
+        const chosen = tf.sum(tf.mul(probabilities!, tf.oneHot(tf.tensor1d(tokens, 'int32'), imageVocabSize)), 1);
+        return [tf.concat(maps), top.indices, top.values, chosen];
+      });
+      const [attention, topCodes, topProbabilities, chosenProbability] = await this.read(outputs);
+      return {
+        prompt: reading,
+        layers,
+        heads,
+        length: L,
+        textLength,
+        attention: attention as Float32Array,
+        topCodes: topCodes as Int32Array,
+        topProbabilities: topProbabilities as Float32Array,
+        chosenProbability: chosenProbability as Float32Array,
+      };
+    });
+  }
+
   private dataSource(): DataSource {
     return fetchSource(`${this.baseUrl}data/`, this.fetchImpl);
   }
@@ -341,23 +586,32 @@ export class ModelHost implements ModelWorkerApi {
       }
       // Validated before fresh weights replace the loaded ones.
       const validated = validateTrainingOptions(options);
+      const name = options.model ?? 'dvae';
+      if (name !== 'dvae' && name !== 'clip' && name !== 'dalle') {
+        throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train dvae, clip and dalle.`);
+      }
+      // What the subject needs besides its own weights is loaded before anything is replaced.
+      const tokenizer = name === 'dvae' ? undefined : await this.tokenizer(name);
+      const frozenDvae = name === 'dalle' ? ((await this.model('dvae')).handle.model as Dvae) : undefined;
 
-      const dvae = options.fromCurrent
-        ? await this.model('dvae')
-        : this.install('dvae', null, { source: 'fresh', step: 0, seed: validated.seed });
-      const stepsBefore = dvae.info.step;
+      const trained = options.fromCurrent
+        ? await this.model(name)
+        : this.install(name, await this.configFor(name), null, { source: 'fresh', step: 0, seed: validated.seed });
+      const stepsBefore = trained.info.step;
+      const subject = this.subjectFor(trained.handle, tokenizer, frozenDvae);
+      this.runModel = name;
 
       let run: TrainingRun | undefined;
       const updateModelFacts = () => {
         // The model's own step count and card facts follow the run, for save and export.
-        dvae.info.step = stepsBefore + (run?.step ?? 0);
-        if (run) dvae.training = run.summary();
+        trained.info.step = stepsBefore + (run?.step ?? 0);
+        if (run) trained.training = run.summary();
       };
       const reportProgress = (progress: TrainingProgress) => {
         updateModelFacts();
         onProgress(progress);
       };
-      run = new TrainingRun(dvae.handle.model as Dvae, validated, reportProgress, {
+      run = new TrainingRun(subject, validated, reportProgress, {
         loadTrainSplit: (maxExamples, onBytes) => this.loadTrainSplit(maxExamples, onBytes),
         loadTestSplit: () => this.loadTestSplit(),
         health,
@@ -370,6 +624,12 @@ export class ModelHost implements ModelWorkerApi {
         updateModelFacts();
       }
     });
+  }
+
+  private subjectFor(handle: ModelHandle, tokenizer: BpeTokenizer | undefined, dvae: Dvae | undefined): TrainingSubject {
+    if (handle.name === 'clip') return clipSubject(handle.model as Clip, tokenizer!);
+    if (handle.name === 'dalle') return dalleSubject(handle.model as DalleMini, dvae!, tokenizer!);
+    return dvaeSubject(handle.model as Dvae);
   }
 
   pauseTraining(): Promise<void> {
@@ -387,11 +647,12 @@ export class ModelHost implements ModelWorkerApi {
   resetTraining(): Promise<void> {
     return this.guard(async () => {
       await this.ready();
-      const seed = this.models.get('dvae')?.seed ?? DEFAULT_SEED;
+      const name = this.runModel;
+      const seed = this.models.get(name)?.seed ?? DEFAULT_SEED;
       // The run sends its last report, with state 'idle', before it ends.
       if (this.run?.active) await this.run.stop();
       this.run = null;
-      this.install('dvae', null, { source: 'fresh', step: 0, seed });
+      this.install(name, await this.configFor(name), null, { source: 'fresh', step: 0, seed });
     });
   }
 
@@ -403,8 +664,10 @@ export class ModelHost implements ModelWorkerApi {
   }
 
   private checkNotTraining(name: ModelName, action: string): void {
-    if (name === 'dvae' && this.run?.active) {
-      throw new ModelWorkerError('input', `Cannot ${action} while the dVAE is training: reset training first.`);
+    // DALL·E-mini training reads the dVAE, so the dVAE is busy during that run too.
+    const busy = name === this.runModel || (name === 'dvae' && this.runModel === 'dalle');
+    if (busy && this.run?.active) {
+      throw new ModelWorkerError('input', `Cannot ${action} while ${TITLES[this.runModel].title} is training: pause and reset training first.`);
     }
   }
 
@@ -506,9 +769,8 @@ export class ModelHost implements ModelWorkerApi {
   // Errors
 
   private checkModelName(name: unknown): asserts name is ModelName {
-    // The registry also lists clip and dalle, which this worker does not serve yet.
-    if (name !== 'dvae' && name !== 'classifier') {
-      throw new ModelWorkerError('input', `Unknown model "${String(name)}": this worker runs dvae and classifier.`);
+    if (!(MODEL_NAMES as readonly unknown[]).includes(name)) {
+      throw new ModelWorkerError('input', `Unknown model "${String(name)}": this worker runs ${MODEL_NAMES.join(', ')}.`);
     }
   }
 
@@ -536,8 +798,19 @@ export class ModelHost implements ModelWorkerApi {
   }
 }
 
-function expectedShapes(name: ModelName): ParamShapes {
-  return name === 'dvae' ? dvaeShapes(DEFAULT_DVAE_CONFIG) : classifierShapes(DEFAULT_CLASSIFIER_CONFIG);
+type ModelConfig = ModelHandle['config'];
+
+function shapesOf(name: ModelName, config: ModelConfig): ParamShapes {
+  switch (name) {
+    case 'dvae':
+      return dvaeShapes(config as typeof DEFAULT_DVAE_CONFIG);
+    case 'classifier':
+      return classifierShapes(config as typeof DEFAULT_CLASSIFIER_CONFIG);
+    case 'clip':
+      return clipShapes(config as typeof DEFAULT_CLIP_CONFIG);
+    case 'dalle':
+      return transformerShapes(config as TransformerConfig);
+  }
 }
 
 function trainingStepOf(checkpoint: Checkpoint): number {
@@ -575,4 +848,62 @@ function checkTokens(tokens: Int32Array, count: number, codebookSize: number): v
   if (bad >= 0) {
     throw new ModelWorkerError('input', `Token ${tokens[bad]} at position ${bad} is outside the codebook: codes run from 0 to ${codebookSize - 1}.`);
   }
+}
+
+/** CLIP's zero-shot prompt for the shipped checkpoint, the one `npm run evaluate` uses. */
+const ZERO_SHOT_TEMPLATE = 'a handwritten {word}';
+
+/** Rows of a row-major array in the given order. */
+function reorderRows<T extends Float32Array | Int32Array>(values: T, order: Int32Array, rowLength: number): T {
+  const out = new (values.constructor as { new (length: number): T })(values.length);
+  order.forEach((row, position) => out.set(values.subarray(row * rowLength, (row + 1) * rowLength), position * rowLength));
+  return out;
+}
+
+/** Clamps sampling settings into their valid ranges and says, for each one changed, what was used. */
+export function clampSampling(request: DalleSampleRequest, imageVocabSize: number): { settings: DalleSampleResult['settings']; notices: string[] } {
+  const notices: string[] = [];
+  const clamp = (label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean): number => {
+    let number = typeof value === 'number' && Number.isFinite(value) ? value : Number.NaN;
+    if (Number.isNaN(number)) {
+      notices.push(`${label} was not a number, so ${fallback} was used.`);
+      return fallback;
+    }
+    if (integer && !Number.isInteger(number)) {
+      number = Math.round(number);
+      notices.push(`${label} must be a whole number: ${String(value)} was rounded to ${number}.`);
+    }
+    if (number < min || number > max) {
+      const used = Math.min(max, Math.max(min, number));
+      notices.push(`${label} ${number} is outside ${min}–${max}, so ${used} was used.`);
+      return used;
+    }
+    return number;
+  };
+  const settings = {
+    count: clamp('The number of samples', request.count, 1, 1, MAX_DALLE_SAMPLES, true),
+    temperature: clamp('Temperature', request.temperature, 1, 0, MAX_TEMPERATURE, false),
+    topK: clamp('Top-k', request.topK, 0, 0, imageVocabSize, true),
+    topP: clamp('Top-p', request.topP, 1, 0.01, 1, false),
+    seed: clamp('The seed', request.seed, 0, 0, 0xffffffff, true),
+    useCache: request.useCache ?? true,
+    rerank: request.rerank ?? false,
+  };
+  return { settings, notices };
+}
+
+/** Notes on how the model read a prompt: what was cut, what it never saw, whether a digit is named. */
+export function promptNotices(prompt: PromptReading): string[] {
+  const notices: string[] = [];
+  if (prompt.clipped) notices.push(`Only the first ${MAX_PROMPT_CHARACTERS} characters of the prompt were read.`);
+  if (prompt.truncated) {
+    notices.push(`The model reads ${prompt.maxLength} tokens including <bos> and <eos>: ${prompt.droppedTokens} ${prompt.droppedTokens === 1 ? 'token was' : 'tokens were'} cut from the end of the prompt.`);
+  }
+  if (prompt.unknownWords.length > 0) {
+    notices.push(`The captions the model learned from never use ${prompt.unknownWords.map((word) => `“${word}”`).join(', ')}; it still reads the pieces it can spell.`);
+  }
+  if (prompt.digit === null) {
+    notices.push('The prompt names no digit the model knows, so it has nothing to follow: it still samples, and draws whatever digits its training made likely.');
+  }
+  return notices;
 }

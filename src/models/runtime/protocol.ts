@@ -40,7 +40,141 @@ export interface BackendInfo {
   probes: BackendProbe[];
 }
 
-export type ModelName = 'dvae' | 'classifier';
+export const MODEL_NAMES = ['dvae', 'classifier', 'clip', 'dalle'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+/** Models the worker can train: the classifier is the referee and is never trained in the page. */
+export type TrainableModelName = Exclude<ModelName, 'classifier'>;
+/** Models that read captions through the shared BPE tokenizer shipped beside their weights. */
+export type TextModelName = 'clip' | 'dalle';
+
+/** One token of an encoded prompt, in stream order, without padding. */
+export interface PromptToken {
+  id: number;
+  /** The token's text ('<bos>', '<eos>', '<unk>' for the special ids). */
+  text: string;
+  /** True for the unknown-token id: characters the vocabulary cannot spell. */
+  unknown: boolean;
+}
+
+/** How a caption model reads a prompt; the page shows it beside the prompt box. */
+export interface PromptReading {
+  /** The prompt as given, at most `MAX_PROMPT_CHARACTERS` characters of it. */
+  text: string;
+  /** The text the tokenizer encodes: lowercased, with whitespace folded. */
+  normalized: string;
+  /** The model's input ids, `maxLength` of them: BOS, tokens, EOS, then PAD. */
+  ids: Int32Array;
+  /** The non-padding tokens that fit, in order, BOS and EOS included. */
+  tokens: PromptToken[];
+  /** Each word of `normalized`; `known` when the synthetic captions use it. */
+  words: { text: string; known: boolean }[];
+  /** Words the captions never use, in order of first appearance. */
+  unknownWords: string[];
+  /** Every word the synthetic captions use, sorted: the model's whole vocabulary of words. */
+  vocabularyWords: string[];
+  /** The digit a known word names ("seven", "7"), or null when the prompt names none. */
+  digit: number | null;
+  /** True when the ids were cut to `maxLength`. `droppedTokens` counts the tokens that did not fit. */
+  truncated: boolean;
+  droppedTokens: number;
+  maxLength: number;
+  /** True when the prompt has no characters other than whitespace. */
+  empty: boolean;
+  /** True when the given text was longer than `MAX_PROMPT_CHARACTERS` and was cut before encoding. */
+  clipped: boolean;
+}
+
+/** Prompts longer than this are cut before tokenizing; the model reads far fewer tokens anyway. */
+export const MAX_PROMPT_CHARACTERS = 500;
+/** Most samples one `sampleDalle` call draws. */
+export const MAX_DALLE_SAMPLES = 64;
+/** Highest sampling temperature accepted; larger values are clamped with a notice. */
+export const MAX_TEMPERATURE = 5;
+
+export interface ClipEmbedRequest {
+  /** 28×28 images in [0, 1], `imageCount` of them. */
+  images?: Float32Array;
+  imageCount?: number;
+  /** Captions or prompts, each read as `readPrompt` reads it. */
+  texts?: string[];
+}
+
+export interface ClipEmbedResult {
+  /** Unit-length image embeddings, [imageCount, dim]. */
+  images: Float32Array;
+  /** Unit-length text embeddings, [texts.length, dim]. */
+  texts: Float32Array;
+  dim: number;
+  /** The learned logit scale (1 / temperature), at most 100. */
+  logitScale: number;
+  /** The reading of each text. */
+  readings: PromptReading[];
+}
+
+export interface ZeroShotResult {
+  /** The ten prompts, digit 0 first, made from the template. */
+  prompts: string[];
+  /** Cosine similarity of each image with each prompt, [count, 10]. */
+  similarities: Float32Array;
+  /** Softmax over the ten prompts of logitScale × cosine, [count, 10]. */
+  probabilities: Float32Array;
+  /** The digit with the highest similarity, [count]. */
+  predicted: Int32Array;
+  logitScale: number;
+}
+
+export interface DalleSampleRequest {
+  prompt: string;
+  /** Samples to draw, 1 … MAX_DALLE_SAMPLES. */
+  count: number;
+  /** 0 is greedy; clamped to [0, MAX_TEMPERATURE]. */
+  temperature: number;
+  /** Most likely codes kept at each step, 0 keeps all; clamped to [0, imageVocabSize]. */
+  topK: number;
+  /** Nucleus mass; clamped to [0.01, 1]. */
+  topP: number;
+  /** Integer seed; the same seed and settings repeat the samples on the same backend. */
+  seed: number;
+  /** Decode with the key/value cache (default true) or recompute the prefix at every step. */
+  useCache?: boolean;
+  /** Score every sample with CLIP against the prompt and return them best first. */
+  rerank?: boolean;
+}
+
+export interface DalleSampleResult {
+  prompt: PromptReading;
+  /** The settings used, after clamping. */
+  settings: { count: number; temperature: number; topK: number; topP: number; seed: number; useCache: boolean; rerank: boolean };
+  /** Reader-facing notes: clamped settings, a truncated prompt, words the model never saw. */
+  notices: string[];
+  /** [count, 49] image codes in the returned order. */
+  tokens: Int32Array;
+  /** [count, 28, 28] dVAE decodings of `tokens`. */
+  images: Float32Array;
+  /** Draw index of each returned sample: the identity without reranking, best first with it. */
+  order: Int32Array;
+  /** CLIP cosine between each returned image and the prompt, [count]; present when reranked. */
+  clipScores?: Float32Array;
+  /** Wall-clock milliseconds of the sampling loop alone. */
+  samplingMs: number;
+}
+
+/** Attention and predicted code distributions of the transformer for one finished sample. */
+export interface DalleInspection {
+  prompt: PromptReading;
+  layers: number;
+  heads: number;
+  /** Stream positions L = textLength + 48; position i < textLength is text token i. */
+  length: number;
+  textLength: number;
+  /** Softmax attention, [layers, heads, L, L] row-major. Row q contains query q's weights over keys 0 … q. */
+  attention: Float32Array;
+  /** The five most likely codes at each of the 49 image positions, [49, 5], and their probabilities. */
+  topCodes: Int32Array;
+  topProbabilities: Float32Array;
+  /** Probability the model gave the code that was drawn at each position, [49]. */
+  chosenProbability: Float32Array;
+}
 
 /**
  * Origin of the weights. 'pretrained' = public/models/<name>/ on the site, 'saved' = the
@@ -66,6 +200,8 @@ export interface TokenizeResult {
 }
 
 export interface TrainingOptions {
+  /** The model to train; default 'dvae'. */
+  model?: TrainableModelName;
   seed: number;
   batchSize: number;
   /** Total steps the schedules (learning rate, τ, β) are planned for. */
@@ -83,6 +219,24 @@ export interface TrainingOptions {
   previewCount?: number;
 }
 
+/** CLIP's view of a fixed preview batch: test digits and one caption each. */
+export interface ClipPreview {
+  /** Cosine similarity of image i (rows) with caption j (columns), [n, n]. */
+  similarity: Float32Array;
+  labels: Int32Array;
+  captions: string[];
+  /** [n, 28, 28] the preview digits. */
+  images: Float32Array;
+  logitScale: number;
+}
+
+/** DALL·E-mini's samples for fixed prompts, one per digit, drawn with a fixed seed. */
+export interface DallePreview {
+  prompts: string[];
+  /** [prompts.length, 28, 28] */
+  images: Float32Array;
+}
+
 export interface TrainingProgress {
   /** Steps completed in this run: 0 before the first, and 0 in the 'idle' report after a reset. */
   step: number;
@@ -93,8 +247,17 @@ export interface TrainingProgress {
   /** Code-usage histogram of the latest batch's hard tokens, [codebookSize]. */
   codebookUsage?: Int32Array;
   perplexity?: number;
-  /** Fixed test digits and their current reconstructions, [previewCount, 28, 28] each. */
+  /** Fixed test digits and their current reconstructions, [previewCount, 28, 28] each (dVAE). */
   preview?: { originals: Float32Array; reconstructions: Float32Array };
+  /** The model this run trains. */
+  model?: TrainableModelName;
+  /** The similarity matrix of the preview batch (CLIP). */
+  clip?: ClipPreview;
+  /**
+   * Samples for fixed prompts (DALL·E-mini). Drawing them costs several steps, so a running
+   * report carries them at most every few seconds; reports at start, pause and single steps always do.
+   */
+  dalle?: DallePreview;
   state: TrainingState;
   /** Download progress of the training shards while `state` is 'loading-data'. */
   dataProgress?: { loadedBytes: number; totalBytes: number };
@@ -171,8 +334,25 @@ export interface ModelWorkerApi {
   /** `count` test digits starting at `start` (pixels and labels), for pickers. */
   testDigits(start: number, count: number): Promise<{ images: Float32Array; labels: Int32Array }>;
 
+  /** Reads a prompt as the caption model `name` does: tokens, unknown words, truncation. */
+  readPrompt(name: TextModelName, text: string): Promise<PromptReading>;
+  /** CLIP embeddings of images and texts, with the logit scale. */
+  clipEmbed(request: ClipEmbedRequest): Promise<ClipEmbedResult>;
   /**
-   * Training of the dVAE from fresh weights (or the loaded ones, with `fromCurrent`; their
+   * Zero-shot classification: each image against ten prompts made from `template`, where
+   * "{word}" becomes the digit's word and "{digit}" its numeral. Default "a handwritten {word}".
+   */
+  zeroShot(images: Float32Array, count: number, template?: string): Promise<ZeroShotResult>;
+  /**
+   * Draws image tokens for a prompt and decodes them. `onToken` (optional) is called after
+   * each of the 49 positions with that position and the codes drawn for every sample.
+   */
+  sampleDalle(request: DalleSampleRequest, onToken?: (position: number, tokens: Int32Array) => void): Promise<DalleSampleResult>;
+  /** Attention of every layer and head and the per-position code distribution for one sample's 49 codes. */
+  inspectDalle(prompt: string, tokens: Int32Array): Promise<DalleInspection>;
+
+  /**
+   * Training of `options.model` (default the dVAE) from fresh weights (or the loaded ones, with `fromCurrent`; their
    * schedules then restart at step 0). Resolves when the run ends: all `totalSteps` done, or
    * reset. Rejects with the failure that stopped it ('nan', 'data', 'backend'); that failure
    * is also sent as a last progress report with state 'error'.
@@ -182,7 +362,7 @@ export interface ModelWorkerApi {
   resumeTraining(): Promise<void>;
   /** Runs exactly one step while paused and returns its report, which also goes to `onProgress`. */
   stepTraining(): Promise<TrainingProgress>;
-  /** Stops training and restores fresh weights with the same seed; the run's last report has state 'idle'. */
+  /** Stops training and restores fresh weights of the run's model with the same seed; the run's last report has state 'idle'. */
   resetTraining(): Promise<void>;
 
   /** Saves the model's current weights and card to IndexedDB under its name. */

@@ -1,6 +1,8 @@
 /**
- * One in-browser training run of the dVAE: a step loop that yields to the event loop
- * between steps, so pause, resume, step and reset requests get through while it runs.
+ * One in-browser training run of the dVAE, CLIP or DALL·E-mini: a step loop that yields to
+ * the event loop between steps, so pause, resume, step and reset requests get through while
+ * it runs. What differs between the models (loss, schedules, progress previews) comes in a
+ * `TrainingSubject`; the loop, its controls and its failure handling are shared.
  *
  * The run owns its Trainer (Adam state) and nothing else: the weights belong to the model
  * the host passes in, and stay in place when the run stops, fails or finishes.
@@ -9,14 +11,21 @@ import * as tf from '../tf';
 import { Batcher, type Batch } from '../data/batches';
 import type { MnistSplit } from '../data/mnist';
 import { PIXELS } from '../data/mnist';
+import { captionFor } from '../data/captions';
+import { deriveSeed } from '../data/rng';
+import { encodeCaptions, zeroShotPrompt, type Clip } from '../clip';
 import type { Dvae, DvaeSchedule } from '../dvae';
 import { codebookUsage } from '../metrics';
-import { RECIPES } from '../registry';
-import { Trainer, type LossTerms, type TrainerOptions } from '../trainer';
+import type { Params } from '../nn';
+import { RECIPES, type TrainingRecipe } from '../registry';
+import type { BpeTokenizer } from '../text/bpe';
+import type { DalleMini } from '../transformer';
+import { Trainer, type LossFunction, type LossTerms, type TrainerOptions } from '../trainer';
 import type { BackendHealth } from './backend';
 import {
   ModelWorkerError,
   toWorkerFailure,
+  type TrainableModelName,
   type TrainingOptions,
   type TrainingProgress,
   type TrainingState,
@@ -52,23 +61,23 @@ export interface TrainingSummary {
 
 export interface TrainingPlan {
   trainer: TrainerOptions;
-  schedule: DvaeSchedule;
+  /** The dVAE's τ and KL schedules; absent for the other models. */
+  schedule?: DvaeSchedule;
   maxShift: number;
 }
 
 /**
- * Rescales the dVAE recipe of `npm run train` to `totalSteps`: learning-rate warm-up, τ
- * annealing and the KL ramp keep their share of the run, so a 500-step run in the browser
- * passes through the same phases as the 4,000-step pretrained one. `learningRate` replaces
- * the peak rate, and the final rate keeps its ratio to it.
+ * Rescales a model's recipe of `npm run train` to `totalSteps`: learning-rate warm-up (and
+ * for the dVAE, τ annealing and the KL ramp) keep their share of the run, so a 500-step run
+ * in the browser passes through the same phases as the longer pretrained one. `learningRate`
+ * replaces the peak rate, and the final rate keeps its ratio to it.
  */
-export function dvaeTrainingPlan(totalSteps: number, learningRate?: number): TrainingPlan {
-  const recipe = RECIPES.dvae;
+export function trainingPlan(recipe: TrainingRecipe, totalSteps: number, learningRate?: number): TrainingPlan {
   const scale = totalSteps / recipe.steps;
   const scaled = (steps: number) => Math.max(1, Math.round(steps * scale));
   const base = recipe.trainer.learningRate;
   const peak = learningRate ?? base.initial;
-  return {
+  const plan: TrainingPlan = {
     trainer: {
       learningRate: {
         initial: peak,
@@ -77,17 +86,160 @@ export function dvaeTrainingPlan(totalSteps: number, learningRate?: number): Tra
         totalSteps,
       },
     },
-    schedule: {
-      ...recipe.schedule!,
-      temperatureSteps: scaled(recipe.schedule!.temperatureSteps),
-      klWarmupSteps: scaled(recipe.schedule!.klWarmupSteps),
-    },
     maxShift: recipe.maxShift,
+  };
+  if (recipe.schedule) {
+    plan.schedule = {
+      ...recipe.schedule,
+      temperatureSteps: scaled(recipe.schedule.temperatureSteps),
+      klWarmupSteps: scaled(recipe.schedule.klWarmupSteps),
+    };
+  }
+  return plan;
+}
+
+/** The dVAE recipe rescaled to `totalSteps`; see `trainingPlan`. */
+export function dvaeTrainingPlan(totalSteps: number, learningRate?: number): TrainingPlan {
+  return trainingPlan(RECIPES.dvae, totalSteps, learningRate);
+}
+
+/** Fixed test digits that every progress report shows; pixels in [0, 1]. */
+export interface PreviewDigits {
+  count: number;
+  images: Float32Array;
+  labels: Int32Array;
+}
+
+/** Reads tensors to the CPU and disposes them, failing instead of hanging when the backend is lost. */
+export type ReadTensors = (tensors: tf.Tensor[]) => Promise<(Float32Array | Int32Array)[]>;
+
+/** What a run needs to know about the model it trains. */
+export interface TrainingSubject {
+  readonly name: TrainableModelName;
+  readonly params: Params;
+  lossFunction(plan: TrainingPlan, seed: number): LossFunction;
+  /**
+   * Preview fields of a progress report for the current weights. `batch` is the step's
+   * batch, or null for reports between steps (start, pause).
+   */
+  report(batch: Batch | null, preview: PreviewDigits, read: ReadTensors): Promise<Partial<TrainingProgress>>;
+  /**
+   * Picks the preview digits from the test split. Default: the first `count`. CLIP and
+   * DALL·E-mini take one of each digit instead, so their preview covers every class.
+   */
+  pickPreview?(test: MnistSplit, count: number): number[];
+  dispose?(): void;
+}
+
+/** The dVAE: reconstructions of the preview digits and the code usage of the latest batch. */
+export function dvaeSubject(model: Dvae): TrainingSubject {
+  return {
+    name: 'dvae',
+    params: model.params,
+    lossFunction: (plan, seed) => model.lossFunction(plan.schedule!, seed),
+    async report(batch, preview, read) {
+      const outputs = tf.tidy(() => {
+        const reconstructions = model.reconstruct(tf.tensor4d(preview.images, [preview.count, 28, 28, 1]));
+        if (batch === null) return [reconstructions];
+        return [reconstructions, model.tokenize(tf.tensor4d(batch.images, [batch.size, 28, 28, 1]))];
+      });
+      const values = await read(outputs);
+      const fields: Partial<TrainingProgress> = {
+        preview: { originals: preview.images.slice(), reconstructions: Float32Array.from(values[0]) },
+      };
+      if (batch !== null) {
+        const usage = codebookUsage(values[1] as Int32Array, model.config.codebookSize);
+        fields.codebookUsage = usage.counts;
+        fields.perplexity = usage.perplexity;
+      }
+      return fields;
+    },
+  };
+}
+
+/** Index of the first test digit of each class 0, 1, 2, …, cycling until `count` are picked. */
+function onePerDigit(test: MnistSplit, count: number): number[] {
+  const byDigit: number[][] = Array.from({ length: 10 }, () => []);
+  const perDigit = Math.ceil(count / 10);
+  for (let i = 0; i < test.count && byDigit.some((list) => list.length < perDigit); i++) {
+    const list = byDigit[test.labels[i]];
+    if (list && list.length < perDigit) list.push(i);
+  }
+  const picked: number[] = [];
+  for (let round = 0; picked.length < count && round < perDigit; round++) {
+    for (let digit = 0; digit < 10 && picked.length < count; digit++) {
+      if (byDigit[digit][round] !== undefined) picked.push(byDigit[digit][round]);
+    }
+  }
+  return picked;
+}
+
+/** Seed of the preview captions, fixed so the matrix compares like with like across reports. */
+const PREVIEW_CAPTION_SEED = 7;
+
+/**
+ * CLIP: the similarity matrix of the preview digits against one caption each, which turns
+ * from noise into a bright diagonal (and same-digit blocks) as the model learns.
+ */
+export function clipSubject(model: Clip, tokenizer: BpeTokenizer): TrainingSubject {
+  return {
+    name: 'clip',
+    params: model.params,
+    lossFunction: (_plan, seed) => model.lossFunction(tokenizer, seed),
+    pickPreview: onePerDigit,
+    async report(_batch, preview, read) {
+      const captions = Array.from(preview.labels, (label, i) => captionFor(label, deriveSeed(PREVIEW_CAPTION_SEED, i), i));
+      const { ids } = encodeCaptions(tokenizer, captions, model.config.maxLength);
+      const outputs = tf.tidy(() => {
+        const images = model.encodeImages(tf.tensor4d(preview.images, [preview.count, 28, 28, 1]));
+        const texts = model.encodeTexts(tf.tensor2d(ids, [preview.count, model.config.maxLength], 'int32'));
+        return [tf.matMul(images, texts, false, true), model.logitScaleTensor()];
+      });
+      const [similarity, scale] = await read(outputs);
+      return {
+        clip: {
+          similarity: Float32Array.from(similarity),
+          labels: preview.labels.slice(),
+          captions,
+          images: preview.images.slice(),
+          logitScale: scale[0],
+        },
+      };
+    },
+  };
+}
+
+/** Shortest wall-clock gap between two DALL·E-mini sample previews while training runs. */
+const DALLE_PREVIEW_INTERVAL_MS = 3000;
+/** Seed of the preview samples: the same seed every time, so changes come from the weights. */
+const DALLE_PREVIEW_SEED = 0;
+
+/**
+ * DALL·E-mini: one sample for each prompt "a handwritten <digit>". Sampling 49 positions
+ * costs several training steps, so while the run goes a preview is drawn at most every
+ * `DALLE_PREVIEW_INTERVAL_MS`; reports between steps (start, pause, single step) always get one.
+ */
+export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokenizer): TrainingSubject {
+  let lastPreviewMs = -Infinity;
+  const prompts = Array.from({ length: 10 }, (_, digit) => zeroShotPrompt(digit));
+  const promptIds = prompts.map((prompt) => tokenizer.encode(prompt, { maxLength: model.config.textLength }).ids);
+  return {
+    name: 'dalle',
+    params: model.params,
+    lossFunction: (_plan, seed) => model.lossFunction({ dvae, tokenizer, captionSeed: seed }),
+    async report(batch, _preview, read) {
+      const now = performance.now();
+      if (batch !== null && now - lastPreviewMs < DALLE_PREVIEW_INTERVAL_MS) return {};
+      lastPreviewMs = now;
+      const { tokens } = await model.sample({ textIds: promptIds, count: prompts.length, seed: DALLE_PREVIEW_SEED, temperature: 1 });
+      const [images] = await read([tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [prompts.length, 7, 7], 'int32')))]);
+      return { dalle: { prompts, images: Float32Array.from(images) } };
+    },
   };
 }
 
 /** Training options after validation, with the preview count filled in. */
-export type ValidatedTrainingOptions = Required<Omit<TrainingOptions, 'learningRate'>> & Pick<TrainingOptions, 'learningRate'>;
+export type ValidatedTrainingOptions = Required<Omit<TrainingOptions, 'learningRate' | 'model'>> & Pick<TrainingOptions, 'learningRate' | 'model'>;
 
 /** Checks the options a page sent; throws an 'input' failure naming the first bad one. */
 export function validateTrainingOptions(options: TrainingOptions): ValidatedTrainingOptions {
@@ -109,6 +261,7 @@ export function validateTrainingOptions(options: TrainingOptions): ValidatedTrai
     maxExamples: integerIn('maxExamples', options.maxExamples, batchSize, 60_000),
     previewCount: integerIn('previewCount', options.previewCount ?? DEFAULT_PREVIEW_COUNT, 1, MAX_PREVIEW_COUNT),
     learningRate: options.learningRate,
+    model: options.model,
   };
   if (options.learningRate !== undefined && !(Number.isFinite(options.learningRate) && options.learningRate > 0)) {
     throw new ModelWorkerError('input', `Training option learningRate must be a positive number, got ${String(options.learningRate)}.`);
@@ -166,16 +319,16 @@ export class TrainingRun {
   private windowStartStep = 0;
   private activeMs = 0;
   private lastTerms: LossTerms = {};
-  private previewOriginals = new Float32Array(0);
+  private preview: PreviewDigits = { count: 0, images: new Float32Array(0), labels: new Int32Array(0) };
 
   constructor(
-    private readonly model: Dvae,
+    private readonly subject: TrainingSubject,
     options: TrainingOptions,
     private readonly onProgress: (progress: TrainingProgress) => void,
     private readonly context: TrainingContext,
   ) {
     this.options = validateTrainingOptions(options);
-    this.plan = dvaeTrainingPlan(this.options.totalSteps, this.options.learningRate);
+    this.plan = trainingPlan(RECIPES[subject.name], this.options.totalSteps, this.options.learningRate);
     this.finished = this.run();
     // The host awaits `finished` only when the page asked for it; a failure is also reported as progress.
     this.finished.catch(() => {});
@@ -196,7 +349,7 @@ export class TrainingRun {
       steps: this.step,
       batchSize: this.options.batchSize,
       maxExamples: this.options.maxExamples,
-      options: { ...this.plan.trainer, schedule: this.plan.schedule, maxShift: this.plan.maxShift },
+      options: { ...this.plan.trainer, ...(this.plan.schedule ? { schedule: this.plan.schedule } : {}), maxShift: this.plan.maxShift },
       durationSeconds: Math.round(this.activeMs / 1000),
       finalLossTerms: { ...this.lastTerms },
     };
@@ -253,7 +406,7 @@ export class TrainingRun {
       const split = await this.loadData();
       if (this.stopRequested) return;
       const batcher = new Batcher(split, this.options.batchSize, this.options.seed, this.plan.maxShift);
-      this.trainer = new Trainer(this.model.params, this.model.lossFunction(this.plan.schedule, this.options.seed), this.plan.trainer);
+      this.trainer = new Trainer(this.subject.params, this.subject.lossFunction(this.plan, this.options.seed), this.plan.trainer);
       if (this.state === 'loading-data') this.state = 'running';
       this.emit(await this.report(null));
       await this.loop(batcher);
@@ -329,9 +482,13 @@ export class TrainingRun {
       this.emit({ ...this.baseProgress(), state: 'loading-data', dataProgress: { loadedBytes, totalBytes } });
     });
     const test = await this.context.loadTestSplit();
-    const count = Math.min(this.options.previewCount, test.count);
-    this.previewOriginals = new Float32Array(count * PIXELS);
-    for (let i = 0; i < count * PIXELS; i++) this.previewOriginals[i] = test.images[i] / 255;
+    const wanted = Math.min(this.options.previewCount, test.count);
+    const indices = this.subject.pickPreview?.(test, wanted) ?? Array.from({ length: wanted }, (_, i) => i);
+    const images = new Float32Array(indices.length * PIXELS);
+    indices.forEach((index, row) => {
+      for (let p = 0; p < PIXELS; p++) images[row * PIXELS + p] = test.images[index * PIXELS + p] / 255;
+    });
+    this.preview = { count: indices.length, images, labels: Int32Array.from(indices, (index) => test.labels[index]) };
     return split;
   }
 
@@ -341,49 +498,30 @@ export class TrainingRun {
   }
 
   private baseProgress(): TrainingProgress {
-    return { step: this.step, totalSteps: this.options.totalSteps, terms: { ...this.lastTerms }, stepsPerSecond: 0, state: this.state };
+    return { step: this.step, totalSteps: this.options.totalSteps, terms: { ...this.lastTerms }, stepsPerSecond: 0, state: this.state, model: this.subject.name };
   }
 
-  /**
-   * Builds a progress report for the current weights: code usage of `batch` (the latest
-   * batch, or none for reports between steps) and reconstructions of the preview digits.
-   */
+  /** Builds a progress report for the current weights; `batch` is the latest batch, or null between steps. */
   private async report(batch: Batch | null): Promise<TrainingProgress> {
     const now = performance.now();
     const elapsedSeconds = (now - this.windowStartMs) / 1000;
     const stepsPerSecond = elapsedSeconds > 0 ? (this.step - this.windowStartStep) / elapsedSeconds : 0;
-    this.windowStartMs = now;
-    this.windowStartStep = this.step;
     const state = this.state;
     this.lastReported = { step: this.step, state };
 
-    const previewCount = this.previewOriginals.length / PIXELS;
-    const outputs = tf.tidy(() => {
-      const preview = tf.tensor4d(this.previewOriginals, [previewCount, 28, 28, 1]);
-      const reconstructions = this.model.reconstruct(preview);
-      if (batch === null) return [reconstructions];
-      const tokens = this.model.tokenize(tf.tensor4d(batch.images, [batch.size, 28, 28, 1]));
-      return [reconstructions, tokens];
-    });
-    let values: (Float32Array | Int32Array)[];
-    try {
-      values = (await Promise.race([Promise.all(outputs.map((tensor) => tensor.data())), this.context.health.lost])) as (Float32Array | Int32Array)[];
-    } finally {
-      tf.dispose(outputs);
-    }
-
-    const progress: TrainingProgress = {
-      ...this.baseProgress(),
-      state,
-      stepsPerSecond,
-      preview: { originals: this.previewOriginals.slice(), reconstructions: Float32Array.from(values[0]) },
+    const read: ReadTensors = async (tensors) => {
+      try {
+        const values = await Promise.race([Promise.all(tensors.map((tensor) => tensor.data())), this.context.health.lost]);
+        return values as (Float32Array | Int32Array)[];
+      } finally {
+        tf.dispose(tensors);
+      }
     };
-    if (batch !== null) {
-      const usage = codebookUsage(values[1] as Int32Array, this.model.config.codebookSize);
-      progress.codebookUsage = usage.counts;
-      progress.perplexity = usage.perplexity;
-    }
-    return progress;
+    const fields = await this.subject.report(batch, this.preview, read);
+    // The preview's own time (a DALL·E-mini sample) is left out of the next window's rate.
+    this.windowStartMs = performance.now();
+    this.windowStartStep = this.step;
+    return { ...this.baseProgress(), ...fields, state, stepsPerSecond };
   }
 
   private emit(progress: TrainingProgress): void {

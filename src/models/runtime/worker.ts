@@ -33,6 +33,30 @@ const api: ModelWorkerApi = {
     return Comlink.transfer(result, [result.images.buffer, result.labels.buffer] as ArrayBuffer[]);
   },
 
+  readPrompt: (name, text) => host.readPrompt(name, text),
+  async clipEmbed(request) {
+    const result = await host.clipEmbed(request);
+    return Comlink.transfer(result, [result.images.buffer, result.texts.buffer] as ArrayBuffer[]);
+  },
+  async zeroShot(images, count, template) {
+    const result = await host.zeroShot(images, count, template);
+    return Comlink.transfer(result, [result.similarities.buffer, result.probabilities.buffer, result.predicted.buffer] as ArrayBuffer[]);
+  },
+  async sampleDalle(request, onToken) {
+    // Like `onProgress` below, `onToken` is a comlink proxy of the page's callback.
+    const remoteCallback = onToken as Comlink.Remote<(position: number, tokens: Int32Array) => void> | undefined;
+    try {
+      const result = await host.sampleDalle(request, remoteCallback ? (position, tokens) => void remoteCallback(position, tokens).catch(() => {}) : undefined);
+      return Comlink.transfer(result, [result.tokens.buffer, result.images.buffer] as ArrayBuffer[]);
+    } finally {
+      remoteCallback?.[Comlink.releaseProxy]?.();
+    }
+  },
+  async inspectDalle(prompt, tokens) {
+    const result = await host.inspectDalle(prompt, tokens);
+    return Comlink.transfer(result, [result.attention.buffer, result.topProbabilities.buffer] as ArrayBuffer[]);
+  },
+
   async startTraining(options, onProgress) {
     // `onProgress` is a comlink proxy of the page's callback (client.ts wraps it with Comlink.proxy).
     const remoteCallback = onProgress as Comlink.Remote<(progress: TrainingProgress) => void>;
