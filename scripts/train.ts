@@ -1,7 +1,7 @@
 /**
  * Trains a shipped model in Node and writes its checkpoint and card to public/models/<name>/.
  *
- *   npm run train -- <classifier|dvae|clip|dalle> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *   npm run train -- <classifier|dvae|clip|dalle|decoder|prior> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
  *
  * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
  * command again resumes from there (same seed, same batches), unless `--fresh` is given.
@@ -18,7 +18,7 @@ import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist'
 import { nodeSource } from '../src/models/data/node-source';
 import { sha256Hex } from '../src/models/data/sha256';
 import { paramCount } from '../src/models/nn';
-import { CLIP_TOKENIZER_VOCAB_SIZE, DALLE_SHIPPED_CONFIG, createModel, isModelName, RECIPES, TITLES, type ModelHandle, type ModelName } from '../src/models/registry';
+import { CLIP_TOKENIZER_VOCAB_SIZE, DALLE_SHIPPED_CONFIG, createModel, isModelName, RECIPES, TITLES, type LossContext, type ModelHandle, type ModelName } from '../src/models/registry';
 import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
 import type { ModelCard } from '../src/models/card';
 import { Classifier } from '../src/models/classifier';
@@ -26,6 +26,8 @@ import { Dvae } from '../src/models/dvae';
 import { Clip, trainCaptionTokenizer, zeroShotPromptIds } from '../src/models/clip';
 import { BpeTokenizer } from '../src/models/text/bpe';
 import { DalleMini } from '../src/models/transformer';
+import { Decoder } from '../src/models/decoder';
+import { Prior } from '../src/models/prior';
 import { useBackend, type NodeBackend } from './lib/node-backend';
 import { readCheckpointDir, writeCheckpointDir } from './lib/checkpoint-files';
 import { dallePromptAccuracy } from './lib/dalle-eval';
@@ -49,7 +51,7 @@ const { values, positionals } = parseArgs({
 
 const requestedName = positionals[0] ?? '';
 if (!isModelName(requestedName)) {
-  console.error(`Usage: npm run train -- <classifier|dvae|clip|dalle> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
+  console.error(`Usage: npm run train -- <classifier|dvae|clip|dalle|decoder|prior> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
   process.exit(2);
 }
 const name: ModelName = requestedName;
@@ -121,8 +123,16 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
 }
 
 /** Computes a quick held-out check for the log. `npm run evaluate` computes the card's metrics. */
-function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer?: BpeTokenizer): string {
+function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer: BpeTokenizer | undefined, context: LossContext): string {
   const batch = sliceBatch(test, 0, 1000);
+  if (handle.model instanceof Decoder || handle.model instanceof Prior) {
+    // The training loss on held-out digits, at timesteps and noise drawn from a fixed seed.
+    const terms = tf.tidy(() => {
+      const { terms: values } = handle.lossFunction(0, context)(batch, 0);
+      return Object.entries(values).map(([key, value]) => `${key} ${value.dataSync()[0].toFixed(4)}`);
+    });
+    return `held-out ${terms.join(', ')} on the first ${batch.size} test digits`;
+  }
   return tf.tidy(() => {
     const images = tf.tensor4d(batch.images, [batch.size, 28, 28, 1]);
     if (handle.model instanceof Classifier) {
@@ -176,6 +186,12 @@ async function main() {
     tokenizer = trainCaptionTokenizer(train.labels, seed, CLIP_TOKENIZER_VOCAB_SIZE);
     console.log(`train ${name}: learned a BPE caption tokenizer with ${tokenizer.vocabSize} tokens.`);
   }
+  let clip: Clip | undefined;
+  if (name === 'decoder' || name === 'prior') {
+    tokenizer = BpeTokenizer.fromJSON(await readFile(join(root, 'public/models/clip/tokenizer.json'), 'utf8'));
+    clip = (await loadShippedModel('clip')).model as Clip;
+    console.log(`train ${name}: conditioning on the shipped CLIP's embeddings.`);
+  }
   if (name === 'dalle') {
     tokenizer = BpeTokenizer.fromJSON(await readFile(join(root, 'public/models/clip/tokenizer.json'), 'utf8'));
     dvae = (await loadShippedModel('dvae')).model as Dvae;
@@ -183,7 +199,8 @@ async function main() {
     console.log(`train ${name}: using the shipped dVAE and the CLIP tokenizer (${tokenizer.vocabSize} tokens).`);
   }
   const handle = createModel(name, seed, name === 'dalle' ? { ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer!.vocabSize } : undefined);
-  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, { schedule: recipe.schedule, tokenizer, dvae }), recipe.trainer);
+  const context = { schedule: recipe.schedule, tokenizer, dvae, clip };
+  const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, context), recipe.trainer);
   const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
   const elapsedBefore = await tryResume(handle, trainer, batcher);
   console.log(`train ${name}: ${paramCount(handle.shapes)} parameters, config ${JSON.stringify(handle.config)}, ${steps} steps of batch ${recipe.batchSize}, seed ${seed}.`);
@@ -221,7 +238,7 @@ async function main() {
   }
 
   const durationSeconds = elapsedBefore + (performance.now() - runStart) / 1000;
-  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${handle.model instanceof DalleMini ? `prompt accuracy ${(await dallePromptAccuracy(handle.model, dvae!, referee!, tokenizer!, 10)).toFixed(2)} on 100 samples` : quickCheck(handle, test, tokenizer)}.`);
+  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${handle.model instanceof DalleMini ? `prompt accuracy ${(await dallePromptAccuracy(handle.model, dvae!, referee!, tokenizer!, 10)).toFixed(2)} on 100 samples` : quickCheck(handle, test, tokenizer, context)}.`);
 
   const trainingFacts = { step: trainer.step, seed };
   const checkpoint = await encodeCheckpoint(name, handle.config, handle.model.params, trainingFacts);

@@ -7,10 +7,17 @@ import { Dvae, dvaeShapes, DEFAULT_DVAE_CONFIG, DEFAULT_DVAE_SCHEDULE, type Dvae
 import { Clip, clipShapes, DEFAULT_CLIP_CONFIG, type ClipConfig } from './clip';
 import type { BpeTokenizer } from './text/bpe';
 import { DalleMini, DEFAULT_TRANSFORMER_CONFIG, transformerShapes, type TransformerConfig } from './transformer';
+import { Decoder, decoderShapes, DEFAULT_DECODER_CONFIG, type DecoderConfig } from './decoder';
+import { DEFAULT_PRIOR_CONFIG, Prior, priorShapes, type PriorConfig } from './prior';
+import type { Batch } from './data/batches';
+import { captionFor } from './data/captions';
+import { deriveSeed } from './data/rng';
+import { encodeCaptions } from './clip';
+import * as tf from './tf';
 import type { ParamShapes } from './nn';
 import type { LossFunction, TrainerOptions } from './trainer';
 
-export type ModelName = 'classifier' | 'dvae' | 'clip' | 'dalle';
+export type ModelName = 'classifier' | 'dvae' | 'clip' | 'dalle' | 'decoder' | 'prior';
 
 export interface TrainingRecipe {
   steps: number;
@@ -48,6 +55,18 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     maxShift: 0,
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 50, totalSteps: 2000 } },
   },
+  decoder: {
+    steps: 6000,
+    batchSize: 32,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 200, totalSteps: 6000 } },
+  },
+  prior: {
+    steps: 4000,
+    batchSize: 128,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 4000 } },
+  },
 };
 
 /** DALL·E-mini as shipped: narrower than the module default so it trains in Node in minutes. */
@@ -69,6 +88,14 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
     title: 'DALL·E-mini',
     description: 'A decoder-only transformer over caption tokens followed by the 49 dVAE image tokens, trained with next-token prediction (text weighted 1/8, image 7/8) and sampled one image token at a time.',
   },
+  decoder: {
+    title: 'unCLIP decoder',
+    description: 'A small U-Net that turns noise into a 28×28 digit by denoising, conditioned on the timestep and a tiny-CLIP image embedding, with the embedding dropped for 10 % of training examples so classifier-free guidance works.',
+  },
+  prior: {
+    title: 'unCLIP diffusion prior',
+    description: 'A residual MLP that denoises a tiny-CLIP image embedding conditioned on a caption’s CLIP text embedding and predicts the clean embedding directly, as unCLIP’s prior does.',
+  },
   clip: {
     title: 'Tiny CLIP',
     description: 'A small image encoder and a small caption transformer trained with CLIP’s symmetric contrastive loss on MNIST digits and synthetic captions, so both map into one normalised embedding space.',
@@ -78,9 +105,9 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
 /** A model instance with what the generic training and checkpoint code needs. */
 export interface ModelHandle {
   name: ModelName;
-  config: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig;
+  config: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig | DecoderConfig | PriorConfig;
   shapes: ParamShapes;
-  model: Classifier | Dvae | Clip | DalleMini;
+  model: Classifier | Dvae | Clip | DalleMini | Decoder | Prior;
   lossFunction(seed: number, context?: LossContext): LossFunction;
 }
 
@@ -89,9 +116,28 @@ export interface LossContext {
   schedule?: DvaeSchedule;
   tokenizer?: BpeTokenizer;
   dvae?: Dvae;
+  /** The trained CLIP whose embeddings condition unCLIP's decoder and prior; it is not trained. */
+  clip?: Clip;
 }
 
-export function createModel(name: ModelName, seed: number, config?: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig): ModelHandle {
+/**
+ * CLIP embeddings of a batch's images and of one synthetic caption each, for the prior.
+ * Image `i` of the split gets `captionFor(label, deriveSeed(seed, i), step)`, the captions
+ * CLIP itself was trained on.
+ */
+export function clipPairEmbedder(clip: Clip, tokenizer: BpeTokenizer, seed: number): (batch: Batch, step: number) => { images: tf.Tensor2D; texts: tf.Tensor2D } {
+  const maxLength = clip.config.maxLength;
+  return (batch, step) => {
+    const captions = Array.from(batch.labels, (label, i) => captionFor(label, deriveSeed(seed, batch.indices[i]), step));
+    const { ids } = encodeCaptions(tokenizer, captions, maxLength);
+    return {
+      images: clip.encodeImages(tf.tensor4d(batch.images, [batch.size, 28, 28, 1])),
+      texts: clip.encodeTexts(tf.tensor2d(ids, [batch.size, maxLength], 'int32')),
+    };
+  };
+}
+
+export function createModel(name: ModelName, seed: number, config?: ModelHandle['config']): ModelHandle {
   if (name === 'classifier') {
     const classifierConfig = (config as ClassifierConfig | undefined) ?? DEFAULT_CLASSIFIER_CONFIG;
     const model = new Classifier(classifierConfig, seed);
@@ -136,9 +182,38 @@ export function createModel(name: ModelName, seed: number, config?: ClassifierCo
       },
     };
   }
-  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip, dalle.`);
+  if (name === 'decoder') {
+    const decoderConfig = (config as DecoderConfig | undefined) ?? DEFAULT_DECODER_CONFIG;
+    const model = new Decoder(decoderConfig, seed);
+    return {
+      name,
+      config: decoderConfig,
+      shapes: decoderShapes(decoderConfig),
+      model,
+      lossFunction: (lossSeed, context) => {
+        if (!context?.clip) throw new Error('Decoder training needs the trained CLIP for its image embeddings.');
+        const clip = context.clip;
+        return model.lossFunction((images) => clip.encodeImages(images), lossSeed);
+      },
+    };
+  }
+  if (name === 'prior') {
+    const priorConfig = (config as PriorConfig | undefined) ?? DEFAULT_PRIOR_CONFIG;
+    const model = new Prior(priorConfig, seed);
+    return {
+      name,
+      config: priorConfig,
+      shapes: priorShapes(priorConfig),
+      model,
+      lossFunction: (lossSeed, context) => {
+        if (!context?.clip || !context.tokenizer) throw new Error('Prior training needs the trained CLIP and its caption tokenizer.');
+        return model.lossFunction(clipPairEmbedder(context.clip, context.tokenizer, lossSeed), lossSeed);
+      },
+    };
+  }
+  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip, dalle, decoder, prior.`);
 }
 
 export function isModelName(name: string): name is ModelName {
-  return name === 'classifier' || name === 'dvae' || name === 'clip' || name === 'dalle';
+  return name in RECIPES;
 }
