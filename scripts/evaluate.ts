@@ -1,8 +1,13 @@
 /**
  * Computes each shipped model's metrics on the full MNIST test split and writes them
- * into public/models/<name>/card.json under `metrics`. Chapters import these cards.
+ * into public/models/<name>/card.json under `metrics` (and the settings behind them under
+ * `evaluation`). Chapters import these cards.
  *
- *   npm run evaluate [-- classifier dvae] [--backend wasm|cpu]
+ *   npm run evaluate [-- classifier dvae] [--backend wasm|cpu] [--models DIR]
+ *                    [--candidates N] [--per-digit N]
+ *
+ * --models DIR reads and writes the checkpoints under DIR instead of public/models.
+ * --candidates and --per-digit change the DALL·E-mini evaluation (defaults 8 and 100).
  *
  * classifier: testAccuracy.
  * dvae: reconstructionAccuracy (the referee's accuracy on hard-token reconstructions),
@@ -12,8 +17,15 @@
  *       recallAt1 takes one seeded caption per test digit and counts the share whose most
  *       similar test image shows the captioned digit. Captions name only the digit, so
  *       this is recall at the level of the label, not of the exact image.
- * dalle: promptAccuracy (1,000 samples, 100 per digit, that the referee classifies as the
- *        prompted digit; no reranking).
+ * dalle: 1,000 slots, 100 per digit, each drawing `--candidates` samples from the prompt
+ *        "a handwritten <digit word>". Candidate 0 of each slot is the sample without
+ *        reranking, and the candidate with CLIP's highest cosine to the prompt is the
+ *        reranked one. Each set gets promptAccuracy (share the referee classifies as the
+ *        prompted digit), fid (FID on referee features against the 10,000 test digits) and
+ *        cosineSimilarity (mean CLIP cosine with the prompt); the reranked ones end in
+ *        "Reranked". fidFloor is the FID of 1,000 real training digits, 100 per digit,
+ *        against the same test features. The card's `evaluation` records the sampling
+ *        settings and seeds.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -31,8 +43,9 @@ import { captionFor } from '../src/models/data/captions';
 import { deriveSeed } from '../src/models/data/rng';
 import { BpeTokenizer } from '../src/models/text/bpe';
 import { DalleMini } from '../src/models/transformer';
-import { dallePromptAccuracy } from './lib/dalle-eval';
-import { accuracy, codebookUsage, MeanSquaredError } from '../src/models/metrics';
+import { balancedTrainingSample, dalleEvaluationRecord, evaluateDalle, refereeFeatures } from './lib/dalle-eval';
+import { accuracy, codebookUsage, featureStatistics, MeanSquaredError } from '../src/models/metrics';
+import { DALLE_EVAL_SAMPLING } from '../src/models/rerank';
 import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
 import type { ModelCard } from '../src/models/card';
 import { useBackend, type NodeBackend } from './lib/node-backend';
@@ -41,7 +54,20 @@ import { readCheckpointDir } from './lib/checkpoint-files';
 const root = resolve(import.meta.dirname, '..');
 const BATCH = 500;
 
-const { values, positionals } = parseArgs({ allowPositionals: true, options: { backend: { type: 'string', default: 'wasm' } } });
+/** Seed of the DALL·E-mini samples and of the training digits behind `fidFloor`. */
+const DALLE_EVAL_SEED = 0;
+/** DALL·E-mini samples per digit, and real training digits per digit for `fidFloor`. */
+const DEFAULT_PER_DIGIT = 100;
+
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    models: { type: 'string', default: 'public/models' },
+    candidates: { type: 'string', default: String(DALLE_EVAL_SAMPLING.candidates) },
+    'per-digit': { type: 'string', default: String(DEFAULT_PER_DIGIT) },
+  },
+});
 const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle'];
 for (const name of requested) {
   if (!isModelName(name)) {
@@ -50,8 +76,20 @@ for (const name of requested) {
   }
 }
 
+function positiveInteger(option: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) {
+    console.error(`--${option} must be a positive integer, got "${text}".`);
+    process.exit(2);
+  }
+  return value;
+}
+const candidates = positiveInteger('candidates', values.candidates!);
+const perDigit = positiveInteger('per-digit', values['per-digit']!);
+const modelsRoot = resolve(root, values.models!);
+
 function modelDir(name: ModelName) {
-  return join(root, 'public/models', name);
+  return join(modelsRoot, name);
 }
 
 async function loadShipped(name: ModelName): Promise<{ handle: ModelHandle; card: ModelCard }> {
@@ -152,12 +190,67 @@ async function evaluateClip(clip: Clip, tokenizer: BpeTokenizer, test: MnistSpli
   return { zeroShotAccuracy: accuracy(predicted, test.labels), recallAt1: accuracy(retrievedLabels, test.labels) };
 }
 
-async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<string, number>, backend: string, examples: number, split = 'test') {
+async function evaluateDalleModel(model: DalleMini, referee: Classifier, test: MnistSplit) {
+  const clipDir = modelDir('clip');
+  if (!existsSync(join(clipDir, 'model.json'))) {
+    throw new Error(`evaluate dalle: CLIP reranking needs ${clipDir}; run \`npm run train -- clip\` first.`);
+  }
+  const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir('dalle'), 'tokenizer.json'), 'utf8'));
+  const clipTokenizer = BpeTokenizer.fromJSON(await readFile(join(clipDir, 'tokenizer.json'), 'utf8'));
+  const { handle: dvaeHandle } = await loadShipped('dvae');
+  const { handle: clipHandle } = await loadShipped('clip');
+
+  const hidden = referee.config.hidden;
+  const train = await loadSplit(nodeSource(), 'train');
+  const floorIndices = balancedTrainingSample(train, perDigit, DALLE_EVAL_SEED);
+  const reference = featureStatistics(refereeFeatures(referee, test), test.count, hidden);
+  const floor = featureStatistics(refereeFeatures(referee, train, floorIndices), floorIndices.length, hidden);
+
+  const { temperature, topK, topP } = DALLE_EVAL_SAMPLING;
+  const sampling = { temperature, topK, topP };
+  const started = performance.now();
+  console.log(`evaluate dalle: ${10 * perDigit} slots × ${candidates} candidates, temperature ${temperature}, topK ${topK}, topP ${topP}, seed ${DALLE_EVAL_SEED}.`);
+  const metrics = await evaluateDalle(
+    { model, tokenizer, dvae: dvaeHandle.model as Dvae, referee, clip: clipHandle.model as Clip, clipTokenizer },
+    {
+      perDigit,
+      candidates,
+      seed: DALLE_EVAL_SEED,
+      sampling,
+      reference,
+      floor,
+      onDigit: (digit, slotsDone) => console.log(`evaluate dalle: digit ${digit} done, ${slotsDone} slots in ${((performance.now() - started) / 1000).toFixed(1)} s.`),
+    },
+  );
+  dvaeHandle.model.dispose();
+  clipHandle.model.dispose();
+
+  const record = dalleEvaluationRecord({ perDigit, candidates, seed: DALLE_EVAL_SEED, sampling, floorSeed: DALLE_EVAL_SEED, hidden, testCount: test.count, trainCount: train.count });
+  return { metrics, record };
+}
+
+/** Command line that repeats this evaluation of `name`, with the options that change its numbers. */
+function evaluateCommand(name: ModelName): string {
+  let command = `npm run evaluate -- ${name}`;
+  if (name === 'dalle' && candidates !== DALLE_EVAL_SAMPLING.candidates) command += ` --candidates ${candidates}`;
+  if (name === 'dalle' && perDigit !== DEFAULT_PER_DIGIT) command += ` --per-digit ${perDigit}`;
+  return command;
+}
+
+async function writeMetrics(
+  name: ModelName,
+  card: ModelCard,
+  metrics: Record<string, number>,
+  backend: string,
+  examples: number,
+  split = 'test',
+  settings: Record<string, unknown> = {},
+) {
   const rounded = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Number(value.toPrecision(6))]));
   const updated: ModelCard = {
     ...card,
     metrics: rounded,
-    evaluation: { command: `npm run evaluate -- ${name}`, split, examples, backend, finishedAt: new Date().toISOString() },
+    evaluation: { command: evaluateCommand(name), split, examples, backend, ...settings, finishedAt: new Date().toISOString() },
   };
   await writeFile(join(modelDir(name), 'card.json'), `${JSON.stringify(updated, null, 2)}\n`);
   console.log(`evaluate ${name}: ${Object.entries(rounded).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
@@ -166,10 +259,10 @@ async function writeMetrics(name: ModelName, card: ModelCard, metrics: Record<st
 async function main() {
   const backend = await useBackend(values.backend as NodeBackend);
   const test = await loadSplit(nodeSource(), 'test');
-  console.log(`evaluate: ${test.count} test digits, backend ${backend}, models ${requested.join(', ')}.`);
+  console.log(`evaluate: ${test.count} test digits, backend ${backend}, models ${requested.join(', ')} in ${modelsRoot}.`);
 
   if (!existsSync(join(modelDir('classifier'), 'model.json'))) {
-    console.error('evaluate: public/models/classifier is missing; every metric needs the referee. Run `npm run train -- classifier` first.');
+    console.error(`evaluate: ${modelDir('classifier')} is missing; every metric needs the referee. Run \`npm run train -- classifier\` first.`);
     process.exit(1);
   }
   const { handle: refereeHandle, card: refereeCard } = await loadShipped('classifier');
@@ -181,17 +274,14 @@ async function main() {
       await writeMetrics(name, refereeCard, await evaluateClassifier(referee, test), backend, test.count);
     } else {
       if (!existsSync(join(modelDir(name), 'model.json'))) {
-        console.error(`evaluate ${name}: no checkpoint in public/models/${name}; run \`npm run train -- ${name}\` first.`);
+        console.error(`evaluate ${name}: no checkpoint in ${modelDir(name)}; run \`npm run train -- ${name}\` first.`);
         process.exitCode = 1;
         continue;
       }
       const { handle, card } = await loadShipped(name);
       if (handle.model instanceof DalleMini) {
-        const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
-        const { handle: dvaeHandle } = await loadShipped('dvae');
-        const promptAccuracy = await dallePromptAccuracy(handle.model, dvaeHandle.model as Dvae, referee, tokenizer, 100);
-        await writeMetrics(name, card, { promptAccuracy }, backend, 1000, 'samples (100 per digit)');
-        dvaeHandle.model.dispose();
+        const { metrics, record } = await evaluateDalleModel(handle.model, referee, test);
+        await writeMetrics(name, card, metrics, backend, 10 * perDigit, `samples (${perDigit} per digit)`, record);
       } else if (handle.model instanceof Clip) {
         const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
         await writeMetrics(name, card, await evaluateClip(handle.model, tokenizer, test, card.training.seed), backend, test.count);

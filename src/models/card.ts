@@ -27,5 +27,13 @@ export interface ModelCard {
   };
   /** Written by `npm run evaluate`; absent until it has run. */
   metrics?: Record<string, number | string>;
-  evaluation?: { command: string; split: string; examples: number; backend: string; finishedAt: string };
+  evaluation?: {
+    command: string;
+    split: string;
+    examples: number;
+    backend: string;
+    finishedAt: string;
+    /** Generators: the sampling settings, reranking and FID reference behind the metrics. */
+    [detail: string]: unknown;
+  };
 }

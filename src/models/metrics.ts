@@ -58,3 +58,243 @@ export function codebookUsage(tokens: ArrayLike<number>, codebookSize: number): 
   }
   return { counts, perplexity: Math.exp(entropy), codesUsed };
 }
+
+/** Mean [dim] and unbiased covariance [dim, dim] (row-major) of a set of feature vectors. */
+export interface FeatureStatistics {
+  count: number;
+  dim: number;
+  mean: Float64Array;
+  covariance: Float64Array;
+}
+
+/**
+ * Computes the mean and the unbiased covariance (divided by count − 1) of `count` feature
+ * vectors of width `dim`, stored row-major in `features`. Sums run in float64.
+ */
+export function featureStatistics(features: Float32Array | Float64Array, count: number, dim: number): FeatureStatistics {
+  if (!Number.isInteger(count) || !Number.isInteger(dim) || count < 2 || dim < 1) {
+    throw new Error(`Feature statistics need at least 2 vectors of width ≥ 1, got count ${count} and dim ${dim}.`);
+  }
+  if (features.length !== count * dim) {
+    throw new Error(`Feature statistics expected ${count} × ${dim} = ${count * dim} values, got ${features.length}.`);
+  }
+
+  const mean = new Float64Array(dim);
+  for (let row = 0; row < count; row++) {
+    for (let i = 0; i < dim; i++) mean[i] += features[row * dim + i];
+  }
+  for (let i = 0; i < dim; i++) mean[i] /= count;
+
+  // Centre each row first: the textbook E[xxᵀ] − μμᵀ loses digits when |μ| ≫ spread.
+  const covariance = new Float64Array(dim * dim);
+  const centred = new Float64Array(dim);
+  for (let row = 0; row < count; row++) {
+    for (let i = 0; i < dim; i++) centred[i] = features[row * dim + i] - mean[i];
+    for (let i = 0; i < dim; i++) {
+      const ci = centred[i];
+      if (ci === 0) continue;
+      for (let j = i; j < dim; j++) covariance[i * dim + j] += ci * centred[j];
+    }
+  }
+  for (let i = 0; i < dim; i++) {
+    for (let j = i; j < dim; j++) {
+      const value = covariance[i * dim + j] / (count - 1);
+      covariance[i * dim + j] = value;
+      covariance[j * dim + i] = value;
+    }
+  }
+  return { count, dim, mean, covariance };
+}
+
+/** Eigenvalues in descending order and the matching unit eigenvectors as the columns of `vectors` [dim, dim]. */
+export interface SymmetricEigen {
+  values: Float64Array;
+  vectors: Float64Array;
+}
+
+/** Off-diagonal Frobenius norm, relative to the whole matrix's, at which Jacobi stops. */
+const JACOBI_TOLERANCE = 1e-12;
+const JACOBI_MAX_SWEEPS = 100;
+
+/**
+ * Eigendecomposition A = V diag(λ) Vᵀ of a symmetric matrix [dim, dim] (row-major) by the
+ * cyclic Jacobi method: sweeps of plane rotations, each zeroing one off-diagonal entry,
+ * until the off-diagonal part is below 1e-12 of the matrix's Frobenius norm. Each sweep
+ * costs O(dim³), so this suits the small matrices of FID (dim ≤ a few hundred). Only the
+ * upper triangle is read, so a matrix that is symmetric up to rounding is fine.
+ */
+export function symmetricEigen(matrix: ArrayLike<number>, dim: number): SymmetricEigen {
+  if (matrix.length !== dim * dim) {
+    throw new Error(`Eigendecomposition expected a ${dim} × ${dim} matrix (${dim * dim} values), got ${matrix.length}.`);
+  }
+
+  const a = new Float64Array(dim * dim);
+  let squaredNorm = 0;
+  for (let i = 0; i < dim; i++) {
+    for (let j = i; j < dim; j++) {
+      const value = matrix[i * dim + j];
+      if (!Number.isFinite(value)) throw new Error(`Eigendecomposition input has a non-finite entry ${value} at (${i}, ${j}).`);
+      a[i * dim + j] = value;
+      a[j * dim + i] = value;
+      squaredNorm += i === j ? value * value : 2 * value * value;
+    }
+  }
+  const v = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) v[i * dim + i] = 1;
+
+  const threshold = JACOBI_TOLERANCE * JACOBI_TOLERANCE * squaredNorm;
+  let converged = false;
+  for (let sweep = 0; sweep < JACOBI_MAX_SWEEPS; sweep++) {
+    let offDiagonal = 0;
+    for (let p = 0; p < dim; p++) {
+      for (let q = p + 1; q < dim; q++) offDiagonal += 2 * a[p * dim + q] * a[p * dim + q];
+    }
+    if (offDiagonal <= threshold) {
+      converged = true;
+      break;
+    }
+    for (let p = 0; p < dim; p++) {
+      for (let q = p + 1; q < dim; q++) jacobiRotate(a, v, dim, p, q);
+    }
+  }
+  if (!converged) {
+    throw new Error(`Jacobi eigendecomposition of a ${dim} × ${dim} matrix did not converge in ${JACOBI_MAX_SWEEPS} sweeps.`);
+  }
+
+  const order = Array.from({ length: dim }, (_, i) => i).sort((i, j) => a[j * dim + j] - a[i * dim + i]);
+  const values = new Float64Array(dim);
+  const vectors = new Float64Array(dim * dim);
+  order.forEach((source, column) => {
+    values[column] = a[source * dim + source];
+    for (let row = 0; row < dim; row++) vectors[row * dim + column] = v[row * dim + source];
+  });
+  return { values, vectors };
+}
+
+/**
+ * Applies the rotation J in the (p, q) plane that zeroes a[p][q]: A ← Jᵀ A J, V ← V J.
+ * tan θ is the smaller root of t² + 2ζt − 1 = 0 with ζ = (a_qq − a_pp) / (2 a_pq). That
+ * root keeps the angle at most π/4, so the rest of the matrix changes as little as possible.
+ */
+function jacobiRotate(a: Float64Array, v: Float64Array, dim: number, p: number, q: number): void {
+  const apq = a[p * dim + q];
+  if (apq === 0) return;
+  const zeta = (a[q * dim + q] - a[p * dim + p]) / (2 * apq);
+  const t = Math.abs(zeta) > 1e150 ? 1 / (2 * zeta) : Math.sign(zeta || 1) / (Math.abs(zeta) + Math.sqrt(zeta * zeta + 1));
+  const c = 1 / Math.sqrt(t * t + 1);
+  const s = t * c;
+
+  for (let k = 0; k < dim; k++) {
+    const akp = a[k * dim + p];
+    const akq = a[k * dim + q];
+    a[k * dim + p] = c * akp - s * akq;
+    a[k * dim + q] = s * akp + c * akq;
+  }
+  for (let k = 0; k < dim; k++) {
+    const apk = a[p * dim + k];
+    const aqk = a[q * dim + k];
+    a[p * dim + k] = c * apk - s * aqk;
+    a[q * dim + k] = s * apk + c * aqk;
+  }
+  a[p * dim + q] = 0;
+  a[q * dim + p] = 0;
+  for (let k = 0; k < dim; k++) {
+    const vkp = v[k * dim + p];
+    const vkq = v[k * dim + q];
+    v[k * dim + p] = c * vkp - s * vkq;
+    v[k * dim + q] = s * vkp + c * vkq;
+  }
+}
+
+/**
+ * Square root S = V diag(√max(λ, 0)) Vᵀ of a symmetric positive semi-definite matrix, so
+ * that S S = A. Eigenvalues below zero can only be rounding error of a PSD matrix and
+ * are clamped to 0.
+ */
+export function psdSqrt(matrix: ArrayLike<number>, dim: number): Float64Array {
+  const { values, vectors } = symmetricEigen(matrix, dim);
+  const roots = values.map((value) => Math.sqrt(Math.max(value, 0)));
+  const result = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) {
+    for (let j = i; j < dim; j++) {
+      let sum = 0;
+      for (let k = 0; k < dim; k++) sum += vectors[i * dim + k] * roots[k] * vectors[j * dim + k];
+      result[i * dim + j] = sum;
+      result[j * dim + i] = sum;
+    }
+  }
+  return result;
+}
+
+/** Product of two row-major [dim, dim] matrices. */
+function matMul(a: Float64Array, b: Float64Array, dim: number): Float64Array {
+  const result = new Float64Array(dim * dim);
+  for (let i = 0; i < dim; i++) {
+    for (let k = 0; k < dim; k++) {
+      const aik = a[i * dim + k];
+      if (aik === 0) continue;
+      for (let j = 0; j < dim; j++) result[i * dim + j] += aik * b[k * dim + j];
+    }
+  }
+  return result;
+}
+
+/**
+ * Fréchet distance between two Gaussians fitted to feature sets (Heusel et al. 2017, "GANs
+ * Trained by a Two Time-Scale Update Rule Converge to a Local Nash Equilibrium", the FID):
+ *
+ *   d² = |μa − μb|² + Tr(Σa + Σb − 2 (Σa Σb)^½)
+ *
+ * Σa Σb is not symmetric, but it has the eigenvalues of the symmetric PSD matrix
+ * Σa^½ Σb Σa^½, so Tr (Σa Σb)^½ is the sum of the square roots of that matrix's
+ * eigenvalues, with rounding-level negative eigenvalues clamped to 0. The result is not
+ * clamped: identical sets give 0 up to rounding, which may be a tiny negative number.
+ */
+export function frechetDistance(a: FeatureStatistics, b: FeatureStatistics): number {
+  if (a.dim !== b.dim) throw new Error(`Fréchet distance needs features of one width, got ${a.dim} and ${b.dim}.`);
+  const dim = a.dim;
+
+  let meanTerm = 0;
+  let traceA = 0;
+  let traceB = 0;
+  for (let i = 0; i < dim; i++) {
+    const d = a.mean[i] - b.mean[i];
+    meanTerm += d * d;
+    traceA += a.covariance[i * dim + i];
+    traceB += b.covariance[i * dim + i];
+  }
+
+  const sqrtA = psdSqrt(a.covariance, dim);
+  const product = matMul(matMul(sqrtA, b.covariance, dim), sqrtA, dim); // Σa^½ Σb Σa^½
+  let traceSqrt = 0;
+  for (const value of symmetricEigen(product, dim).values) traceSqrt += Math.sqrt(Math.max(value, 0));
+
+  return meanTerm + traceA + traceB - 2 * traceSqrt;
+}
+
+/**
+ * Mean over rows of the cosine similarity between row i of `a` and row i of `b`, both
+ * [count, dim] row-major. A row with zero norm counts as cosine 0.
+ */
+export function meanCosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>, count: number, dim: number): number {
+  if (!Number.isInteger(count) || !Number.isInteger(dim) || count < 1 || dim < 1) {
+    throw new Error(`Mean cosine similarity needs count ≥ 1 and dim ≥ 1, got count ${count} and dim ${dim}.`);
+  }
+  if (a.length !== count * dim || b.length !== count * dim) {
+    throw new Error(`Mean cosine similarity expected two arrays of ${count} × ${dim} = ${count * dim} values, got ${a.length} and ${b.length}.`);
+  }
+
+  let total = 0;
+  for (let row = 0; row < count; row++) {
+    let dot = 0;
+    let squaredA = 0;
+    let squaredB = 0;
+    for (let i = row * dim; i < (row + 1) * dim; i++) {
+      dot += a[i] * b[i];
+      squaredA += a[i] * a[i];
+      squaredB += b[i] * b[i];
+    }
+    if (squaredA > 0 && squaredB > 0) total += dot / Math.sqrt(squaredA * squaredB);
+  }
+  return total / count;
+}

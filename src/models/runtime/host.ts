@@ -27,6 +27,7 @@ import { sha256Hex } from '../data/sha256';
 import { DEFAULT_DVAE_CONFIG, dvaeShapes, GRID_SIZE, type Dvae } from '../dvae';
 import { paramCount, type ParamShapes } from '../nn';
 import { createModel, DALLE_SHIPPED_CONFIG, TITLES, type ModelHandle } from '../registry';
+import { rerankWithClip } from '../rerank';
 import { BpeTokenizer } from '../text/bpe';
 import { readPrompt as readPromptWith } from '../text/prompt';
 import { IMAGE_TOKENS, transformerShapes, type DalleMini, type TransformerConfig } from '../transformer';
@@ -485,17 +486,14 @@ export class ModelHost implements ModelWorkerApi {
       const count = settings.count;
       const [images] = await this.read<Float32Array>([tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [count, GRID_SIZE, GRID_SIZE], 'int32')))]);
 
-      let order = Int32Array.from({ length: count }, (_, i) => i);
+      let order: Int32Array = Int32Array.from({ length: count }, (_, i) => i);
       let clipScores: Float32Array | undefined;
       if (settings.rerank) {
         const clip = (await this.model('clip')).handle.model as Clip;
         const reading = await this.readPromptFor('clip', prompt.text);
-        const [cosines] = await this.read<Float32Array>([
-          tf.tidy(() => tf.reshape(clip.similarity(tf.tensor4d(images, [count, 28, 28, 1]), tf.tensor2d(reading.ids, [1, clip.config.maxLength], 'int32')), [count])),
-        ]);
-        // Best first; equal scores keep their draw order, so the result does not depend on the sort.
-        order = Int32Array.from(order).sort((a, b) => cosines[b] - cosines[a] || a - b);
-        clipScores = Float32Array.from(order, (row) => cosines[row]);
+        const ranked = await Promise.race([rerankWithClip(clip, reading.ids, images), this.health!.lost]);
+        order = ranked.order;
+        clipScores = Float32Array.from(order, (row) => ranked.scores[row]);
       }
       return {
         prompt,
