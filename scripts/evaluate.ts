@@ -26,10 +26,16 @@
  *        "Reranked". fidFloor is the FID of 1,000 real training digits, 100 per digit,
  *        against the same test features. The card's `evaluation` records the sampling
  *        settings and seeds.
+ * unclip: the pipeline of the shipped CLIP, prior and decoder, written to
+ *        public/models/unclip/card.json. 1,000 images, 100 per digit, from the prompt
+ *        "a handwritten <digit word>" give promptAccuracy, fid (with the same fidFloor as
+ *        dalle) and cosineSimilarity. variationClassKept is the share of decoder variations
+ *        of real test digits (same CLIP image embedding, new noise) that the referee gives
+ *        the source digit's class.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '../src/models/tf';
 import { assignParams, decodeCheckpoint } from '../src/models/checkpoint';
@@ -49,6 +55,9 @@ import { DALLE_EVAL_SAMPLING } from '../src/models/rerank';
 import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
 import type { ModelCard } from '../src/models/card';
 import { useBackend, type NodeBackend } from './lib/node-backend';
+import { evaluateUnclip, UNCLIP_EVAL_SAMPLING } from './lib/unclip-eval';
+import type { Decoder } from '../src/models/decoder';
+import type { Prior } from '../src/models/prior';
 import { readCheckpointDir } from './lib/checkpoint-files';
 
 const root = resolve(import.meta.dirname, '..');
@@ -68,10 +77,10 @@ const { values, positionals } = parseArgs({
     'per-digit': { type: 'string', default: String(DEFAULT_PER_DIGIT) },
   },
 });
-const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle'];
+const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle', 'unclip'];
 for (const name of requested) {
-  if (!isModelName(name)) {
-    console.error(`Unknown model "${name}": expected classifier, dvae, clip or dalle.`);
+  if (name !== 'unclip' && (!isModelName(name) || name === 'decoder' || name === 'prior')) {
+    console.error(`Unknown model "${name}": expected classifier, dvae, clip, dalle or unclip (the decoder and prior are evaluated together as unclip).`);
     process.exit(2);
   }
 }
@@ -88,7 +97,7 @@ const candidates = positiveInteger('candidates', values.candidates!);
 const perDigit = positiveInteger('per-digit', values['per-digit']!);
 const modelsRoot = resolve(root, values.models!);
 
-function modelDir(name: ModelName) {
+function modelDir(name: ModelName | 'unclip') {
   return join(modelsRoot, name);
 }
 
@@ -229,11 +238,65 @@ async function evaluateDalleModel(model: DalleMini, referee: Classifier, test: M
   return { metrics, record };
 }
 
+/**
+ * Evaluates the unCLIP pipeline and writes its card, which names the checkpoints it used
+ * instead of describing a training run of its own.
+ */
+async function evaluateUnclipPipeline(referee: Classifier, test: MnistSplit, backend: string): Promise<void> {
+  for (const part of ['clip', 'prior', 'decoder'] as const) {
+    if (!existsSync(join(modelDir(part), 'model.json'))) {
+      throw new Error(`evaluate unclip: no ${part} checkpoint in ${modelDir(part)}; run \`npm run train -- ${part}\` first.`);
+    }
+  }
+  const clipTokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir('clip'), 'tokenizer.json'), 'utf8'));
+  const parts = {
+    clip: await loadShipped('clip'),
+    prior: await loadShipped('prior'),
+    decoder: await loadShipped('decoder'),
+  };
+  const hidden = referee.config.hidden;
+  const train = await loadSplit(nodeSource(), 'train');
+  const reference = featureStatistics(refereeFeatures(referee, test), test.count, hidden);
+  const floor = featureStatistics(refereeFeatures(referee, train, balancedTrainingSample(train, perDigit, DALLE_EVAL_SEED)), 10 * perDigit, hidden);
+  const started = performance.now();
+  const metrics = await evaluateUnclip(
+    { clip: parts.clip.handle.model as Clip, clipTokenizer, prior: parts.prior.handle.model as Prior, decoder: parts.decoder.handle.model as Decoder, referee },
+    { perDigit, seed: DALLE_EVAL_SEED, reference, floor, test, onProgress: (message) => console.log(`evaluate unclip: ${message} in ${((performance.now() - started) / 1000).toFixed(1)} s.`) },
+  );
+  for (const part of Object.values(parts)) part.handle.model.dispose();
+
+  const rounded = Object.fromEntries(Object.entries(metrics).map(([key, value]) => [key, Number(value.toPrecision(6))]));
+  const card = {
+    model: 'unclip',
+    title: 'unCLIP pipeline',
+    description: 'A caption’s tiny-CLIP text embedding goes through the diffusion prior to a CLIP image embedding, which the diffusion decoder turns into a 28×28 digit.',
+    components: Object.fromEntries(
+      Object.entries(parts).map(([part, { card: partCard }]) => [part, { title: partCard.title, steps: partCard.training.steps, seed: partCard.training.seed, finishedAt: partCard.training.finishedAt }]),
+    ),
+    metrics: rounded,
+    evaluation: {
+      command: evaluateCommand('unclip'),
+      split: `samples (${perDigit} per digit)`,
+      examples: 10 * perDigit,
+      backend,
+      prompt: 'a handwritten <digit word>',
+      sampling: UNCLIP_EVAL_SAMPLING,
+      seed: DALLE_EVAL_SEED,
+      fid: `Fréchet distance of the referee's ${hidden}-d features against all ${test.count} test digits; fidFloor uses ${10 * perDigit} real training digits, ${perDigit} per digit, the same set as the DALL·E-mini card.`,
+      variations: `the first ${Math.max(1, Math.floor(perDigit / UNCLIP_EVAL_SAMPLING.variationsPerSource))} test digits of each class, ${UNCLIP_EVAL_SAMPLING.variationsPerSource} decoder samples each from the digit's own CLIP image embedding`,
+      finishedAt: new Date().toISOString(),
+    },
+  };
+  await mkdir(modelDir('unclip'), { recursive: true });
+  await writeFile(join(modelDir('unclip'), 'card.json'), `${JSON.stringify(card, null, 2)}\n`);
+  console.log(`evaluate unclip: ${Object.entries(rounded).map(([k, v]) => `${k} ${v}`).join(', ')}.`);
+}
+
 /** Command line that repeats this evaluation of `name`, with the options that change its numbers. */
-function evaluateCommand(name: ModelName): string {
+function evaluateCommand(name: ModelName | 'unclip'): string {
   let command = `npm run evaluate -- ${name}`;
   if (name === 'dalle' && candidates !== DALLE_EVAL_SAMPLING.candidates) command += ` --candidates ${candidates}`;
-  if (name === 'dalle' && perDigit !== DEFAULT_PER_DIGIT) command += ` --per-digit ${perDigit}`;
+  if ((name === 'dalle' || name === 'unclip') && perDigit !== DEFAULT_PER_DIGIT) command += ` --per-digit ${perDigit}`;
   return command;
 }
 
@@ -268,9 +331,11 @@ async function main() {
   const { handle: refereeHandle, card: refereeCard } = await loadShipped('classifier');
   const referee = refereeHandle.model as Classifier;
 
-  for (const name of requested as ModelName[]) {
+  for (const name of requested as (ModelName | 'unclip')[]) {
     const started = performance.now();
-    if (name === 'classifier') {
+    if (name === 'unclip') {
+      await evaluateUnclipPipeline(referee, test, backend);
+    } else if (name === 'classifier') {
       await writeMetrics(name, refereeCard, await evaluateClassifier(referee, test), backend, test.count);
     } else {
       if (!existsSync(join(modelDir(name), 'model.json'))) {

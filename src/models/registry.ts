@@ -56,10 +56,10 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 50, totalSteps: 2000 } },
   },
   decoder: {
-    steps: 6000,
+    steps: 5000,
     batchSize: 32,
     maxShift: 0,
-    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 200, totalSteps: 6000 } },
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 200, totalSteps: 5000 } },
   },
   prior: {
     steps: 4000,
