@@ -182,9 +182,11 @@ export async function sampleDiffusion(schedule: NoiseSchedule, denoiser: Denoise
       const t = timesteps[index];
       const previous = index + 1 < timesteps.length ? timesteps[index + 1] : -1;
       const current = x;
-      const { next, x0 } = tf.tidy(() => {
+      const { next, x0, outputFinite } = tf.tidy(() => {
         let output = denoiser(current, t, true);
         if (scale !== 1) output = guide(output, denoiser(current, t, false), scale);
+        // Checked before any clipping: tfjs-wasm's clipByValue turns NaN into the lower bound.
+        const rawFinite = tf.all(tf.isFinite(output));
         let predictions = bothPredictions(schedule, current, t, output, options.parameterization);
         if (options.clipX0) {
           // Clipping x̂_0 changes it, so ε̂ is recomputed from the clipped value to stay consistent.
@@ -192,14 +194,14 @@ export async function sampleDiffusion(schedule: NoiseSchedule, denoiser: Denoise
           predictions = bothPredictions(schedule, current, t, clipped, 'x0');
         }
         const noise = previous >= 0 && eta > 0 ? tf.randomNormal(shape, 0, 1, 'float32', deriveSeed(options.seed, index)) : null;
-        return { next: reverseStep(schedule, t, previous, predictions.x0, predictions.epsilon, eta, noise), x0: predictions.x0 };
+        const stepped = reverseStep(schedule, t, previous, predictions.x0, predictions.epsilon, eta, noise);
+        return { next: stepped, x0: predictions.x0, outputFinite: tf.logicalAnd(rawFinite, tf.all(tf.isFinite(stepped))) };
       });
       x = next;
       current.dispose();
 
-      const finite = tf.tidy(() => tf.all(tf.isFinite(next)));
-      const isFinite = (await finite.data())[0] === 1;
-      finite.dispose();
+      const isFinite = (await outputFinite.data())[0] === 1;
+      outputFinite.dispose();
       if (!isFinite) {
         x0.dispose();
         throw new NonFiniteSampleError(index);

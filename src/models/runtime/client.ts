@@ -11,6 +11,7 @@ import {
   toWorkerFailure,
   type BackendInfo,
   type BackendName,
+  type DiffusionStepReport,
   type ModelWorkerApi,
   type TrainingProgress,
 } from './protocol';
@@ -47,6 +48,10 @@ const API_METHODS = [
   'zeroShot',
   'sampleDalle',
   'inspectDalle',
+  'forwardNoise',
+  'decodeEmbedding',
+  'sampleUnclip',
+  'cancelSampling',
   'startTraining',
   'pauseTraining',
   'resumeTraining',
@@ -156,6 +161,9 @@ function wrapWorker(worker: Worker): { api: ModelWorkerApi; dispose(): void } {
     }
     if (method === 'sampleDalle' && typeof args[1] === 'function') {
       args = [args[0], Comlink.proxy(args[1] as (position: number, tokens: Int32Array) => void)];
+    }
+    if ((method === 'decodeEmbedding' || method === 'sampleUnclip') && typeof args[1] === 'function') {
+      args = [args[0], Comlink.proxy(args[1] as (step: DiffusionStepReport) => void)];
     }
     try {
       const pending = (remote[method] as unknown as (...callArgs: unknown[]) => Promise<unknown>)(...args);

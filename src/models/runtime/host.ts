@@ -23,9 +23,13 @@ import { classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type Classifier } from '..
 import { clipShapes, DEFAULT_CLIP_CONFIG, type Clip } from '../clip';
 import { DIGIT_WORDS } from '../data/captions';
 import { DataError, fetchSource, loadIndex, loadSplit, PIXELS, type DataSource, type MnistSplit } from '../data/mnist';
+import { deriveSeed } from '../data/rng';
 import { sha256Hex } from '../data/sha256';
+import { decoderShapes, DEFAULT_DECODER_CONFIG, toDataRange, toPixels, type Decoder, type DecoderConfig } from '../decoder';
+import { makeSchedule, NonFiniteSampleError, qSample, type NoiseSchedule } from '../diffusion';
 import { DEFAULT_DVAE_CONFIG, dvaeShapes, GRID_SIZE, type Dvae } from '../dvae';
 import { paramCount, type ParamShapes } from '../nn';
+import { DEFAULT_PRIOR_CONFIG, priorShapes, type Prior, type PriorConfig } from '../prior';
 import { createModel, DALLE_SHIPPED_CONFIG, TITLES, type ModelHandle } from '../registry';
 import { rerankWithClip } from '../rerank';
 import { BpeTokenizer } from '../text/bpe';
@@ -35,6 +39,8 @@ import { NonFiniteLossError } from '../trainer';
 import { selectBackend, type BackendHealth, type BackendSelection, type BackendSelectionOptions } from './backend';
 import {
   MAX_DALLE_SAMPLES,
+  MAX_DIFFUSION_SAMPLES,
+  MAX_GUIDANCE_SCALE,
   MAX_PROMPT_CHARACTERS,
   MAX_TEMPERATURE,
   MODEL_NAMES,
@@ -44,6 +50,12 @@ import {
   type DalleInspection,
   type DalleSampleRequest,
   type DalleSampleResult,
+  type DecodeEmbeddingRequest,
+  type DecodeEmbeddingResult,
+  type DiffusionSettings,
+  type DiffusionStepReport,
+  type ForwardNoiseRequest,
+  type ForwardNoiseResult,
   type PromptReading,
   type TextModelName,
   type TrainableModelName,
@@ -57,10 +69,23 @@ import {
   type TokenizeResult,
   type TrainingOptions,
   type TrainingProgress,
+  type UnclipSampleRequest,
+  type UnclipSampleResult,
   type WeightsSource,
 } from './protocol';
 import { StorageError, WeightsStore } from './storage';
-import { clipSubject, dalleSubject, dvaeSubject, TrainingRun, validateTrainingOptions, type TrainingSubject, type TrainingSummary } from './training';
+import {
+  clipSubject,
+  dalleSubject,
+  decoderSubject,
+  dvaeSubject,
+  priorSubject,
+  TrainingRun,
+  validateTrainingOptions,
+  yieldToEventLoop,
+  type TrainingSubject,
+  type TrainingSummary,
+} from './training';
 
 /** Seed of fresh weights loaded without training options; `npm run train` uses the same default. */
 const DEFAULT_SEED = 1;
@@ -105,6 +130,8 @@ export class ModelHost implements ModelWorkerApi {
   /** The model the current or last run trains. */
   private runModel: TrainableModelName = 'dvae';
   private readonly tokenizers = new Map<TextModelName, Promise<BpeTokenizer>>();
+  /** Diffusion sampling calls in progress; `cancelSampling` flags them all. */
+  private readonly samplingCalls = new Set<SamplingCall>();
 
   constructor(private readonly options: ModelHostOptions = {}) {
     this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
@@ -252,6 +279,10 @@ export class ModelHost implements ModelWorkerApi {
         return DEFAULT_CLIP_CONFIG;
       case 'dalle':
         return { ...DALLE_SHIPPED_CONFIG, textVocabSize: (await this.tokenizer('dalle')).vocabSize };
+      case 'decoder':
+        return DEFAULT_DECODER_CONFIG;
+      case 'prior':
+        return DEFAULT_PRIOR_CONFIG;
     }
   }
 
@@ -547,6 +578,205 @@ export class ModelHost implements ModelWorkerApi {
     });
   }
 
+  // -------------------------------------------------------------------------------------------
+  // Diffusion models: unCLIP's decoder and prior
+
+  forwardNoise(request: ForwardNoiseRequest): Promise<ForwardNoiseResult> {
+    return this.guard(async () => {
+      await this.ready();
+      checkRequestObject(request, 'forwardNoise', 'images, count, timesteps and seed');
+      const { images, count, seed } = request;
+      checkImages(images, count);
+      const schedule = await this.decoderSchedule();
+      const timesteps = checkTimesteps(request.timesteps, count, schedule.steps);
+      if (typeof seed !== 'number' || !Number.isInteger(seed) || seed < 0 || seed > MAX_SEED) {
+        throw new ModelWorkerError('input', `The noise seed must be an integer from 0 to ${MAX_SEED}, got ${String(seed)}.`);
+      }
+      // ε is tf.randomNormal of the images' shape [count, 28, 28, 1] with `seed`, so one seed
+      // gives the same noise at every timestep and a slider over t moves along one path.
+      const noisy = tf.tidy(() => {
+        const pixels = tf.tensor4d(images, [count, 28, 28, 1]);
+        const noise = tf.randomNormal(pixels.shape, 0, 1, 'float32', seed);
+        return toPixels(qSample(schedule, toDataRange(pixels), timesteps, noise));
+      });
+      const [values] = await this.read<Float32Array>([noisy]);
+      return { noisy: values, alphaBars: Array.from(timesteps, (t) => schedule.alphaBars[t]) };
+    });
+  }
+
+  decodeEmbedding(request: DecodeEmbeddingRequest, onStep?: (step: DiffusionStepReport) => void): Promise<DecodeEmbeddingResult> {
+    return this.guard(() =>
+      this.whileSampling(async (call) => {
+        await this.ready();
+        checkRequestObject(request, 'decodeEmbedding', 'embeddings, count and sampling settings');
+        const decoder = (await this.model('decoder')).handle.model as Decoder;
+        const { settings, notices } = clampDiffusion(request, decoder.schedule.steps);
+        const dim = decoder.config.clipDim;
+        const values = checkEmbeddings(request.embeddings, request.count, dim, notices);
+
+        const embeddings = tf.tensor2d(values, [values.length / dim, dim]);
+        try {
+          const decoded = await this.runDecoder(decoder, embeddings, settings, call, onStep);
+          const [images] = await this.read<Float32Array>([decoded.images]);
+          return { images, settings, notices, interrupted: decoded.interrupted, timesteps: decoded.timesteps, samplingMs: decoded.samplingMs };
+        } finally {
+          embeddings.dispose();
+        }
+      }),
+    );
+  }
+
+  sampleUnclip(request: UnclipSampleRequest, onStep?: (step: DiffusionStepReport) => void): Promise<UnclipSampleResult> {
+    return this.guard(() =>
+      this.whileSampling(async (call) => {
+        await this.ready();
+        checkRequestObject(request, 'sampleUnclip', 'a prompt and sampling settings');
+        const prompt = await this.readPromptFor('clip', request.prompt);
+        if (prompt.empty) {
+          throw new ModelWorkerError('input', 'The prompt is empty. Type a caption such as "a handwritten seven".');
+        }
+        const clip = (await this.model('clip')).handle.model as Clip;
+        const prior = (await this.model('prior')).handle.model as Prior;
+        const decoder = (await this.model('decoder')).handle.model as Decoder;
+        const { settings, notices } = clampDiffusion(request, decoder.schedule.steps);
+        const count = clampSetting(notices, 'The number of images', request.count, 1, 1, MAX_DIFFUSION_SAMPLES, true);
+        const priorSettings = clampPriorSettings(request, prior.schedule.steps, notices);
+        notices.push(...promptNotices(prompt));
+
+        // Tensors still owned here; `read` disposes those it is given.
+        const owned: tf.Tensor[] = [];
+        try {
+          const started = performance.now();
+          const textEmbedding = tf.tidy(() => clip.encodeTexts(tf.tensor2d(prompt.ids, [1, prompt.maxLength], 'int32'))); // [1, dim]
+          owned.push(textEmbedding);
+          const imageEmbeddings = await this.runPrior(prior, textEmbedding, count, priorSettings, settings.seed); // [count, dim]
+          owned.push(imageEmbeddings);
+          const decoded = await this.runDecoder(decoder, imageEmbeddings, settings, call, onStep);
+          owned.push(decoded.images);
+          const samplingMs = performance.now() - started;
+
+          // Both embeddings have unit length, so the dot product is the cosine.
+          const clipScores = tf.tidy(() => tf.sum(tf.mul(clip.encodeImages(decoded.images), textEmbedding), 1)); // [count]
+          owned.length = 0;
+          const [images, text, embeddings, scores] = await this.read<Float32Array>([decoded.images, textEmbedding, imageEmbeddings, clipScores]);
+          return {
+            prompt,
+            textEmbedding: text,
+            imageEmbeddings: embeddings,
+            clipScores: scores,
+            dim: clip.config.embedDim,
+            images,
+            settings,
+            notices,
+            interrupted: decoded.interrupted,
+            timesteps: decoded.timesteps,
+            samplingMs,
+          };
+        } finally {
+          tf.dispose(owned);
+        }
+      }),
+    );
+  }
+
+  cancelSampling(): Promise<void> {
+    return this.guard(async () => {
+      for (const call of this.samplingCalls) call.cancelled = true;
+    });
+  }
+
+  /** Registers a sampling call for `cancelSampling` while `body` runs. */
+  private async whileSampling<T>(body: (call: SamplingCall) => Promise<T>): Promise<T> {
+    const call: SamplingCall = { cancelled: false };
+    this.samplingCalls.add(call);
+    try {
+      return await body(call);
+    } finally {
+      this.samplingCalls.delete(call);
+    }
+  }
+
+  /** Builds the decoder's noise schedule from its config, without loading weights, because every decoder checkpoint has the shipped config. */
+  private async decoderSchedule(): Promise<NoiseSchedule> {
+    const config = (await this.configFor('decoder')) as DecoderConfig;
+    return makeSchedule(config.schedule, config.diffusionSteps);
+  }
+
+  /**
+   * Draws one unit image embedding per row for the text embedding [1, dim]: [count, dim],
+   * owned by the caller. The prior's noise comes from its own seed stream, so the decoder
+   * can use `seed` itself and `decodeEmbedding` with the result repeats the same images.
+   */
+  private async runPrior(prior: Prior, textEmbedding: tf.Tensor2D, count: number, settings: PriorSettings, seed: number): Promise<tf.Tensor2D> {
+    const texts = tf.tidy(() => tf.tile(textEmbedding, [count, 1]) as tf.Tensor2D);
+    try {
+      const sampling = prior.sample({
+        textEmbeddings: texts,
+        candidates: settings.candidates,
+        method: 'ddim',
+        steps: settings.steps,
+        eta: 0,
+        guidanceScale: settings.guidanceScale,
+        seed: deriveSeed(seed, PRIOR_SEED_STREAM),
+      });
+      return await Promise.race([sampling, this.health!.lost]);
+    } catch (error) {
+      throw nonFiniteFailure(error, 'prior', settings.steps);
+    } finally {
+      texts.dispose();
+    }
+  }
+
+  /**
+   * Runs the decoder for unit embeddings [count, dim] and returns pixels [count, 28, 28, 1]
+   * owned by the caller. Each step goes to `onStep`, and a cancelled call stops after its
+   * current step (a cancel that came during the prior stops the decoder after its first step).
+   */
+  private async runDecoder(
+    decoder: Decoder,
+    embeddings: tf.Tensor2D,
+    settings: DiffusionSettings,
+    call: SamplingCall,
+    onStep: ((step: DiffusionStepReport) => void) | undefined,
+  ): Promise<{ images: tf.Tensor4D; timesteps: number[]; interrupted: boolean; samplingMs: number }> {
+    const started = performance.now();
+    const sampling = decoder.sample({
+      embeddings,
+      method: settings.method,
+      steps: settings.steps,
+      eta: settings.eta,
+      guidanceScale: settings.guidanceScale,
+      seed: settings.seed,
+      onStep: async (step) => {
+        if (onStep) {
+          const report: DiffusionStepReport = {
+            index: step.index,
+            count: step.count,
+            t: step.t,
+            images: dataToPixels(step.sample),
+            predictedClean: dataToPixels(step.predictedX0),
+          };
+          // A comlink callback returns a promise; a page that has gone away must not stop sampling.
+          try {
+            void Promise.resolve(onStep(report)).catch(() => {});
+          } catch {
+            // Same for a callback that throws synchronously.
+          }
+        }
+        // Reads on wasm and cpu settle without a macrotask, so the page's cancel message is
+        // handled only while the loop waits here.
+        await yieldToEventLoop();
+        return !call.cancelled;
+      },
+    });
+    try {
+      const result = await Promise.race([sampling, this.health!.lost]);
+      return { ...result, samplingMs: performance.now() - started };
+    } catch (error) {
+      throw nonFiniteFailure(error, 'decoder', settings.steps);
+    }
+  }
+
   private dataSource(): DataSource {
     return fetchSource(`${this.baseUrl}data/`, this.fetchImpl);
   }
@@ -585,18 +815,22 @@ export class ModelHost implements ModelWorkerApi {
       // Validated before fresh weights replace the loaded ones.
       const validated = validateTrainingOptions(options);
       const name = options.model ?? 'dvae';
-      if (name !== 'dvae' && name !== 'clip' && name !== 'dalle') {
-        throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train dvae, clip and dalle.`);
+      if (!(TRAINABLE_MODELS as readonly unknown[]).includes(name)) {
+        throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train ${TRAINABLE_MODELS.join(', ')}.`);
       }
       // What the subject needs besides its own weights is loaded before anything is replaced.
-      const tokenizer = name === 'dvae' ? undefined : await this.tokenizer(name);
+      // The prior reads captions with CLIP's tokenizer, because CLIP embeds them.
+      let tokenizer: BpeTokenizer | undefined;
+      if (name === 'clip' || name === 'dalle') tokenizer = await this.tokenizer(name);
+      if (name === 'prior') tokenizer = await this.tokenizer('clip');
       const frozenDvae = name === 'dalle' ? ((await this.model('dvae')).handle.model as Dvae) : undefined;
+      const frozenClip = name === 'decoder' || name === 'prior' ? ((await this.model('clip')).handle.model as Clip) : undefined;
 
       const trained = options.fromCurrent
         ? await this.model(name)
         : this.install(name, await this.configFor(name), null, { source: 'fresh', step: 0, seed: validated.seed });
       const stepsBefore = trained.info.step;
-      const subject = this.subjectFor(trained.handle, tokenizer, frozenDvae);
+      const subject = this.subjectFor(trained.handle, tokenizer, frozenDvae, frozenClip);
       this.runModel = name;
 
       let run: TrainingRun | undefined;
@@ -624,9 +858,11 @@ export class ModelHost implements ModelWorkerApi {
     });
   }
 
-  private subjectFor(handle: ModelHandle, tokenizer: BpeTokenizer | undefined, dvae: Dvae | undefined): TrainingSubject {
+  private subjectFor(handle: ModelHandle, tokenizer: BpeTokenizer | undefined, dvae: Dvae | undefined, clip: Clip | undefined): TrainingSubject {
     if (handle.name === 'clip') return clipSubject(handle.model as Clip, tokenizer!);
     if (handle.name === 'dalle') return dalleSubject(handle.model as DalleMini, dvae!, tokenizer!);
+    if (handle.name === 'decoder') return decoderSubject(handle.model as Decoder, clip!);
+    if (handle.name === 'prior') return priorSubject(handle.model as Prior, clip!, tokenizer!);
     return dvaeSubject(handle.model as Dvae);
   }
 
@@ -662,8 +898,10 @@ export class ModelHost implements ModelWorkerApi {
   }
 
   private checkNotTraining(name: ModelName, action: string): void {
-    // DALL·E-mini training reads the dVAE, so the dVAE is busy during that run too.
-    const busy = name === this.runModel || (name === 'dvae' && this.runModel === 'dalle');
+    // DALL·E-mini training reads the dVAE, and decoder and prior training read CLIP, so
+    // those are busy during such a run too.
+    const readsClip = this.runModel === 'decoder' || this.runModel === 'prior';
+    const busy = name === this.runModel || (name === 'dvae' && this.runModel === 'dalle') || (name === 'clip' && readsClip);
     if (busy && this.run?.active) {
       throw new ModelWorkerError('input', `Cannot ${action} while ${TITLES[this.runModel].title} is training: pause and reset training first.`);
     }
@@ -808,6 +1046,10 @@ function shapesOf(name: ModelName, config: ModelConfig): ParamShapes {
       return clipShapes(config as typeof DEFAULT_CLIP_CONFIG);
     case 'dalle':
       return transformerShapes(config as TransformerConfig);
+    case 'decoder':
+      return decoderShapes(config as DecoderConfig);
+    case 'prior':
+      return priorShapes(config as PriorConfig);
   }
 }
 
@@ -861,23 +1103,8 @@ function reorderRows<T extends Float32Array | Int32Array>(values: T, order: Int3
 /** Clamps sampling settings into their valid ranges and says, for each one changed, what was used. */
 export function clampSampling(request: DalleSampleRequest, imageVocabSize: number): { settings: DalleSampleResult['settings']; notices: string[] } {
   const notices: string[] = [];
-  const clamp = (label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean): number => {
-    let number = typeof value === 'number' && Number.isFinite(value) ? value : Number.NaN;
-    if (Number.isNaN(number)) {
-      notices.push(`${label} was not a number, so ${fallback} was used.`);
-      return fallback;
-    }
-    if (integer && !Number.isInteger(number)) {
-      number = Math.round(number);
-      notices.push(`${label} must be a whole number: ${String(value)} was rounded to ${number}.`);
-    }
-    if (number < min || number > max) {
-      const used = Math.min(max, Math.max(min, number));
-      notices.push(`${label} ${number} is outside ${min}–${max}, so ${used} was used.`);
-      return used;
-    }
-    return number;
-  };
+  const clamp = (label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean) =>
+    clampSetting(notices, label, value, fallback, min, max, integer);
   const settings = {
     count: clamp('The number of samples', request.count, 1, 1, MAX_DALLE_SAMPLES, true),
     temperature: clamp('Temperature', request.temperature, 1, 0, MAX_TEMPERATURE, false),
@@ -904,4 +1131,171 @@ export function promptNotices(prompt: PromptReading): string[] {
     notices.push('The prompt names no digit the model knows, so it has nothing to follow: it still samples, and draws whatever digits its training made likely.');
   }
   return notices;
+}
+
+/** Largest seed the settings accept: seeds are unsigned 32-bit integers. */
+const MAX_SEED = 0xffffffff;
+/** Models the page can train; the classifier is the referee and stays fixed. */
+const TRAINABLE_MODELS = ['dvae', 'clip', 'dalle', 'decoder', 'prior'] as const satisfies readonly TrainableModelName[];
+
+/** A running `decodeEmbedding` or `sampleUnclip` call; `cancelled` makes its decoder stop after the current step. */
+interface SamplingCall {
+  cancelled: boolean;
+}
+
+/** Counter that `deriveSeed` mixes into the request's seed for the prior's noise. */
+const PRIOR_SEED_STREAM = 1;
+/** Fallbacks of the decoder settings when a value is not a number: a quick, deterministic DDIM run. */
+const FALLBACK_DIFFUSION: DiffusionSettings = { method: 'ddim', steps: 50, eta: 0, guidanceScale: 1, seed: 0 };
+
+/** Settings of the prior inside `sampleUnclip`, which always samples it with DDIM and η = 0. */
+export interface PriorSettings {
+  steps: number;
+  guidanceScale: number;
+  /** Embeddings drawn per image; the one closest to the text embedding is kept. */
+  candidates: number;
+}
+
+/** Prior settings for values the request leaves out; two candidates is also the prior's own default. */
+export const DEFAULT_PRIOR_SETTINGS: PriorSettings = { steps: 25, guidanceScale: 1, candidates: 2 };
+/** Maximum prior candidates per image; each one adds `count` rows to every prior step. */
+const MAX_PRIOR_CANDIDATES = 8;
+/** Norms further than this from 1 count as not unit length, and such embeddings are rescaled with a notice. */
+const UNIT_NORM_TOLERANCE = 1e-3;
+
+/** Clamps a number into [min, max] (rounding it when `integer`) and adds a notice for each change. */
+function clampSetting(notices: string[], label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean): number {
+  let number = typeof value === 'number' && Number.isFinite(value) ? value : Number.NaN;
+  if (Number.isNaN(number)) {
+    notices.push(`${label} was not a number, so ${fallback} was used.`);
+    return fallback;
+  }
+  if (integer && !Number.isInteger(number)) {
+    number = Math.round(number);
+    notices.push(`${label} must be a whole number: ${String(value)} was rounded to ${number}.`);
+  }
+  if (number < min || number > max) {
+    const used = Math.min(max, Math.max(min, number));
+    notices.push(`${label} ${number} is outside ${min}–${max}, so ${used} was used.`);
+    return used;
+  }
+  return number;
+}
+
+/**
+ * Clamps the settings of a decoder run into their valid ranges, with `diffusionSteps` (the
+ * decoder's T) as the maximum number of steps, and adds a notice for each changed value.
+ */
+export function clampDiffusion(request: Partial<DiffusionSettings>, diffusionSteps: number): { settings: DiffusionSettings; notices: string[] } {
+  const notices: string[] = [];
+  let method = request.method;
+  if (method !== 'ddpm' && method !== 'ddim') {
+    notices.push(`The sampling method "${String(method)}" is unknown (use ddpm or ddim), so DDIM was used.`);
+    method = FALLBACK_DIFFUSION.method;
+  }
+  const settings: DiffusionSettings = {
+    method,
+    steps: clampSetting(notices, 'The number of denoising steps', request.steps, Math.min(FALLBACK_DIFFUSION.steps, diffusionSteps), 1, diffusionSteps, true),
+    eta: clampSetting(notices, 'DDIM’s η', request.eta, FALLBACK_DIFFUSION.eta, 0, 1, false),
+    guidanceScale: clampSetting(notices, 'The guidance scale', request.guidanceScale, FALLBACK_DIFFUSION.guidanceScale, 0, MAX_GUIDANCE_SCALE, false),
+    seed: clampSetting(notices, 'The seed', request.seed, FALLBACK_DIFFUSION.seed, 0, MAX_SEED, true),
+  };
+  return { settings, notices };
+}
+
+/**
+ * Clamps the prior's optional settings of an unCLIP request, with `diffusionSteps` (the
+ * prior's T) as the maximum number of steps. Missing values take `DEFAULT_PRIOR_SETTINGS` without a notice.
+ */
+export function clampPriorSettings(
+  request: Pick<UnclipSampleRequest, 'priorSteps' | 'priorGuidanceScale' | 'priorCandidates'>,
+  diffusionSteps: number,
+  notices: string[],
+): PriorSettings {
+  const optional = (label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean) =>
+    value === undefined ? fallback : clampSetting(notices, label, value, fallback, min, max, integer);
+  const defaultSteps = Math.min(DEFAULT_PRIOR_SETTINGS.steps, diffusionSteps);
+  return {
+    steps: optional('The prior’s number of denoising steps', request.priorSteps, defaultSteps, 1, diffusionSteps, true),
+    guidanceScale: optional('The prior’s guidance scale', request.priorGuidanceScale, DEFAULT_PRIOR_SETTINGS.guidanceScale, 0, MAX_GUIDANCE_SCALE, false),
+    candidates: optional('The number of prior candidates', request.priorCandidates, DEFAULT_PRIOR_SETTINGS.candidates, 1, MAX_PRIOR_CANDIDATES, true),
+  };
+}
+
+function checkRequestObject(request: unknown, method: string, contents: string): void {
+  if (!request || typeof request !== 'object') {
+    throw new ModelWorkerError('input', `${method} needs a request object with ${contents}, got ${String(request)}.`);
+  }
+}
+
+/** Returns one timestep per image from one shared timestep or one per image, each checked against the schedule's T. */
+function checkTimesteps(timesteps: unknown, count: number, diffusionSteps: number): Int32Array {
+  const list = Array.isArray(timesteps) ? (timesteps as unknown[]) : ArrayBuffer.isView(timesteps) && !(timesteps instanceof DataView) ? Array.from(timesteps as unknown as ArrayLike<number>) : null;
+  if (list === null || (list.length !== 1 && list.length !== count)) {
+    const got = list === null ? Object.prototype.toString.call(timesteps) : `${list.length} timesteps`;
+    throw new ModelWorkerError('input', `Give one timestep for all ${count} images or one per image, got ${got}.`);
+  }
+  const bad = list.findIndex((t) => typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t >= diffusionSteps);
+  if (bad >= 0) {
+    throw new ModelWorkerError('input', `Timestep ${String(list[bad])} is outside the decoder's schedule: timesteps are integers from 0 to ${diffusionSteps - 1}.`);
+  }
+  return Int32Array.from({ length: count }, (_, i) => list[list.length === 1 ? 0 : i] as number);
+}
+
+/**
+ * Checks CLIP embeddings from the page, [count, dim] row-major, and returns the rows to
+ * decode: at most MAX_DIFFUSION_SAMPLES of them, each of unit length. Rows cut off or
+ * rescaled get a notice; values that are not finite, and zero rows, are rejected.
+ */
+function checkEmbeddings(embeddings: unknown, count: unknown, dim: number, notices: string[]): Float32Array {
+  if (typeof count !== 'number' || !Number.isInteger(count) || count < 1) {
+    throw new ModelWorkerError('input', `The number of embeddings must be a positive integer, got ${String(count)}.`);
+  }
+  if (!(embeddings instanceof Float32Array) || embeddings.length !== count * dim) {
+    const got = embeddings instanceof Float32Array ? `${embeddings.length} values` : Object.prototype.toString.call(embeddings);
+    throw new ModelWorkerError('input', `Expected ${count} CLIP embeddings of ${dim} values as a Float32Array of ${count * dim} values, got ${got}.`);
+  }
+  const rows = Math.min(count, MAX_DIFFUSION_SAMPLES);
+  if (rows < count) {
+    notices.push(`The decoder draws at most ${MAX_DIFFUSION_SAMPLES} images per call, so only the first ${rows} of the ${count} embeddings were decoded.`);
+  }
+
+  const values = embeddings.slice(0, rows * dim);
+  const rescaled: { row: number; norm: number }[] = [];
+  for (let row = 0; row < rows; row++) {
+    const vector = values.subarray(row * dim, (row + 1) * dim);
+    const bad = vector.findIndex((value) => !Number.isFinite(value));
+    if (bad >= 0) {
+      throw new ModelWorkerError('input', `Embedding ${row} contains ${vector[bad]} at position ${bad}: every value must be a finite number.`);
+    }
+    const norm = Math.hypot(...vector);
+    if (norm === 0) {
+      throw new ModelWorkerError('input', `Embedding ${row} is all zeros and has no direction to decode. Use an embedding from clipEmbed or a mix of such embeddings.`);
+    }
+    if (Math.abs(norm - 1) > UNIT_NORM_TOLERANCE) {
+      for (let i = 0; i < dim; i++) vector[i] /= norm;
+      rescaled.push({ row, norm });
+    }
+  }
+  if (rescaled.length > 0) {
+    const listed = rescaled.map(({ row, norm }) => `${row} (length ${norm.toPrecision(3)})`).join(', ');
+    const one = rescaled.length === 1;
+    notices.push(`CLIP embeddings have length 1, so ${one ? 'embedding' : 'embeddings'} ${listed} ${one ? 'was' : 'were'} scaled to length 1.`);
+  }
+  return values;
+}
+
+/** Maps diffusion values from the data range [−1, 1] to pixels in [0, 1], in place, clipping values outside. */
+function dataToPixels(values: Float32Array): Float32Array {
+  for (let i = 0; i < values.length; i++) values[i] = Math.min(1, Math.max(0, (values[i] + 1) / 2));
+  return values;
+}
+
+/** Turns a sampler's NaN into a 'nan' failure that names the model; other errors pass unchanged. */
+function nonFiniteFailure(error: unknown, name: 'decoder' | 'prior', steps: number): unknown {
+  if (!(error instanceof NonFiniteSampleError)) return error;
+  return new ModelWorkerError(
+    'nan',
+    `The ${TITLES[name].title} produced NaN or infinite values at step ${error.step + 1} of ${steps}: its weights have probably diverged. Load the pretrained ${name} weights or reset its training.`,
+  );
 }

@@ -40,7 +40,7 @@ export interface BackendInfo {
   probes: BackendProbe[];
 }
 
-export const MODEL_NAMES = ['dvae', 'classifier', 'clip', 'dalle'] as const;
+export const MODEL_NAMES = ['dvae', 'classifier', 'clip', 'dalle', 'decoder', 'prior'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 /** Models the worker can train: the classifier is the referee and is never trained in the page. */
 export type TrainableModelName = Exclude<ModelName, 'classifier'>;
@@ -199,6 +199,92 @@ export interface TokenizeResult {
   confidence: Float32Array;
 }
 
+/** Most images one unCLIP or decoder call draws. */
+export const MAX_DIFFUSION_SAMPLES = 16;
+/** Largest classifier-free guidance scale accepted; larger values are clamped with a notice. */
+export const MAX_GUIDANCE_SCALE = 10;
+
+/** Settings of one reverse diffusion run; out-of-range values are clamped with a notice. */
+export interface DiffusionSettings {
+  /** 'ddpm' (ancestral) or 'ddim'. */
+  method: 'ddpm' | 'ddim';
+  /** Denoising steps, 1 … the model's T (clamped). */
+  steps: number;
+  /** DDIM's η in [0, 1]; ignored by DDPM. */
+  eta: number;
+  /** Classifier-free guidance scale w in [0, MAX_GUIDANCE_SCALE]; 1 is the conditional prediction alone. */
+  guidanceScale: number;
+  /** Integer seed of the starting noise and every step's noise. */
+  seed: number;
+}
+
+/** One reverse step of the decoder, streamed while it samples. */
+export interface DiffusionStepReport {
+  /** Step index, 0 for the noisiest, and the number of steps in the run. */
+  index: number;
+  count: number;
+  /** Timestep just denoised, T − 1 … 0. */
+  t: number;
+  /** The current, less noisy images, [count, 28, 28] mapped to pixels in [0, 1]. */
+  images: Float32Array;
+  /** The network's prediction of the clean images at this step, [count, 28, 28] in [0, 1]. */
+  predictedClean: Float32Array;
+}
+
+export interface ForwardNoiseRequest {
+  /** Clean images in [0, 1], `count` of them. */
+  images: Float32Array;
+  count: number;
+  /** One timestep for every image, or one per image; each in 0 … T − 1 of the decoder's schedule. */
+  timesteps: number[];
+  seed: number;
+}
+
+export interface ForwardNoiseResult {
+  /** x_t mapped from [−1, 1] to [0, 1] for display (values outside are clipped), [count, 28, 28]. */
+  noisy: Float32Array;
+  /** ᾱ_t of each image's timestep. */
+  alphaBars: number[];
+}
+
+export interface DecodeEmbeddingRequest extends DiffusionSettings {
+  /** Unit CLIP image embeddings, [count, dim], e.g. from `clipEmbed`, a slerp, or a text diff. */
+  embeddings: Float32Array;
+  count: number;
+}
+
+export interface DecodeEmbeddingResult {
+  /** [count, 28, 28] pixels in [0, 1]. */
+  images: Float32Array;
+  settings: DiffusionSettings;
+  notices: string[];
+  /** True when `cancelSampling` stopped the run; `images` then show the last state. */
+  interrupted: boolean;
+  timesteps: number[];
+  samplingMs: number;
+}
+
+export interface UnclipSampleRequest extends DiffusionSettings {
+  prompt: string;
+  /** Images to draw, 1 … MAX_DIFFUSION_SAMPLES. */
+  count: number;
+  /** Prior: denoising steps (1 … its T), guidance scale, and candidates per image (default 2). */
+  priorSteps?: number;
+  priorGuidanceScale?: number;
+  priorCandidates?: number;
+}
+
+export interface UnclipSampleResult extends DecodeEmbeddingResult {
+  prompt: PromptReading;
+  /** The prompt's unit CLIP text embedding, [dim]. */
+  textEmbedding: Float32Array;
+  /** The prior's unit image embeddings, [count, dim]: what the decoder was conditioned on. */
+  imageEmbeddings: Float32Array;
+  /** CLIP cosine between each final image and the prompt, [count]. */
+  clipScores: Float32Array;
+  dim: number;
+}
+
 export interface TrainingOptions {
   /** The model to train; default 'dvae'. */
   model?: TrainableModelName;
@@ -258,6 +344,12 @@ export interface TrainingProgress {
    * report carries them at most every few seconds; reports at start, pause and single steps always do.
    */
   dalle?: DallePreview;
+  /**
+   * Decoder: the preview digits (`originals`) and images drawn for their CLIP image
+   * embeddings (`samples`, DDIM with few steps), at most every few seconds. Prior: for each
+   * preview digit, the cosine of the predicted clean embedding with the true one (`cosines`).
+   */
+  diffusion?: { originals: Float32Array; samples?: Float32Array; cosines?: Float32Array };
   state: TrainingState;
   /** Download progress of the training shards while `state` is 'loading-data'. */
   dataProgress?: { loadedBytes: number; totalBytes: number };
@@ -350,6 +442,18 @@ export interface ModelWorkerApi {
   sampleDalle(request: DalleSampleRequest, onToken?: (position: number, tokens: Int32Array) => void): Promise<DalleSampleResult>;
   /** Attention of every layer and head and the per-position code distribution for one sample's 49 codes. */
   inspectDalle(prompt: string, tokens: Int32Array): Promise<DalleInspection>;
+
+  /** Noises clean images to chosen timesteps with q(x_t | x_0) of the decoder's schedule. */
+  forwardNoise(request: ForwardNoiseRequest): Promise<ForwardNoiseResult>;
+  /**
+   * Runs the decoder from noise to images for given CLIP image embeddings (variations,
+   * interpolations, text diffs). `onStep` receives every reverse step.
+   */
+  decodeEmbedding(request: DecodeEmbeddingRequest, onStep?: (step: DiffusionStepReport) => void): Promise<DecodeEmbeddingResult>;
+  /** The whole unCLIP pipeline: prompt → CLIP text embedding → prior → image embedding → decoder → images. */
+  sampleUnclip(request: UnclipSampleRequest, onStep?: (step: DiffusionStepReport) => void): Promise<UnclipSampleResult>;
+  /** Stops a running `decodeEmbedding` or `sampleUnclip` after its current step; it resolves with `interrupted: true`. */
+  cancelSampling(): Promise<void>;
 
   /**
    * Training of `options.model` (default the dVAE) from fresh weights (or the loaded ones, with `fromCurrent`; their

@@ -1,8 +1,9 @@
 /**
- * One in-browser training run of the dVAE, CLIP or DALL·E-mini: a step loop that yields to
- * the event loop between steps, so pause, resume, step and reset requests get through while
- * it runs. What differs between the models (loss, schedules, progress previews) comes in a
- * `TrainingSubject`; the loop, its controls and its failure handling are shared.
+ * One in-browser training run of the dVAE, CLIP, DALL·E-mini, or unCLIP's decoder or prior:
+ * a step loop that yields to the event loop between steps, so pause, resume, step and reset
+ * requests get through while it runs. What differs between the models (loss, schedules,
+ * progress previews) comes in a `TrainingSubject`; the loop, its controls and its failure
+ * handling are shared.
  *
  * The run owns its Trainer (Adam state) and nothing else: the weights belong to the model
  * the host passes in, and stay in place when the run stops, fails or finishes.
@@ -13,11 +14,14 @@ import type { MnistSplit } from '../data/mnist';
 import { PIXELS } from '../data/mnist';
 import { captionFor } from '../data/captions';
 import { deriveSeed } from '../data/rng';
-import { encodeCaptions, zeroShotPrompt, type Clip } from '../clip';
+import { encodeCaptions, l2Normalize, zeroShotPrompt, type Clip } from '../clip';
+import type { Decoder } from '../decoder';
+import { qSample } from '../diffusion';
 import type { Dvae, DvaeSchedule } from '../dvae';
 import { codebookUsage } from '../metrics';
 import type { Params } from '../nn';
-import { RECIPES, type TrainingRecipe } from '../registry';
+import type { Prior } from '../prior';
+import { clipPairEmbedder, RECIPES, type TrainingRecipe } from '../registry';
 import type { BpeTokenizer } from '../text/bpe';
 import type { DalleMini } from '../transformer';
 import { Trainer, type LossFunction, type LossTerms, type TrainerOptions } from '../trainer';
@@ -124,8 +128,8 @@ export interface TrainingSubject {
    */
   report(batch: Batch | null, preview: PreviewDigits, read: ReadTensors): Promise<Partial<TrainingProgress>>;
   /**
-   * Picks the preview digits from the test split. Default: the first `count`. CLIP and
-   * DALL·E-mini take one of each digit instead, so their preview covers every class.
+   * Picks the preview digits from the test split. Default: the first `count`. CLIP, the
+   * decoder and the prior take one of each digit instead, so their preview covers every class.
    */
   pickPreview?(test: MnistSplit, count: number): number[];
   dispose?(): void;
@@ -234,6 +238,75 @@ export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokeniz
       const { tokens } = await model.sample({ textIds: promptIds, count: prompts.length, seed: DALLE_PREVIEW_SEED, temperature: 1 });
       const [images] = await read([tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [prompts.length, 7, 7], 'int32')))]);
       return { dalle: { prompts, images: Float32Array.from(images) } };
+    },
+  };
+}
+
+/** Shortest wall-clock gap between two decoder sample previews while training runs. */
+const DECODER_PREVIEW_INTERVAL_MS = 3000;
+/** DDIM steps of a decoder preview, few so that a preview costs little next to the training it interrupts. */
+const DECODER_PREVIEW_STEPS = 10;
+/** Seed of the decoder previews' noise, and of the prior preview's noisy embeddings. */
+const DIFFUSION_PREVIEW_SEED = 0;
+
+/**
+ * unCLIP's decoder: images drawn for the CLIP image embeddings of the preview digits, so a
+ * reader sees noise turn into the digits the embeddings describe. CLIP is read, not trained.
+ * Sampling costs several training steps, so while the run goes a preview is drawn at most
+ * every `DECODER_PREVIEW_INTERVAL_MS`, counted from the end of the last one. Reports
+ * between steps (start, pause, single step) always get one.
+ */
+export function decoderSubject(model: Decoder, clip: Clip): TrainingSubject {
+  let lastPreviewMs = -Infinity;
+  return {
+    name: 'decoder',
+    params: model.params,
+    lossFunction: (_plan, seed) => model.lossFunction((images) => clip.encodeImages(images), seed),
+    pickPreview: onePerDigit,
+    async report(batch, preview, read) {
+      if (batch !== null && performance.now() - lastPreviewMs < DECODER_PREVIEW_INTERVAL_MS) return {};
+      const embeddings = tf.tidy(() => clip.encodeImages(tf.tensor4d(preview.images, [preview.count, 28, 28, 1])));
+      let images: tf.Tensor4D;
+      try {
+        ({ images } = await model.sample({ embeddings, method: 'ddim', steps: DECODER_PREVIEW_STEPS, guidanceScale: 1, seed: DIFFUSION_PREVIEW_SEED }));
+      } finally {
+        embeddings.dispose();
+      }
+      const [samples] = await read([images]);
+      lastPreviewMs = performance.now();
+      return { diffusion: { originals: preview.images.slice(), samples: Float32Array.from(samples) } };
+    },
+  };
+}
+
+/**
+ * unCLIP's prior: for each preview digit and one caption of it, the cosine between the
+ * embedding the prior predicts from the caption and the digit's true CLIP image embedding.
+ * The prediction starts from pure noise at the last timestep, so it shows what the prior
+ * infers from the caption alone. CLIP is read, not trained. One prediction per digit is
+ * cheap, so every report has one.
+ */
+export function priorSubject(model: Prior, clip: Clip, tokenizer: BpeTokenizer): TrainingSubject {
+  return {
+    name: 'prior',
+    params: model.params,
+    lossFunction: (_plan, seed) => model.lossFunction(clipPairEmbedder(clip, tokenizer, seed), seed),
+    pickPreview: onePerDigit,
+    async report(_batch, preview, read) {
+      const count = preview.count;
+      const captions = Array.from(preview.labels, (label, i) => captionFor(label, deriveSeed(PREVIEW_CAPTION_SEED, i), i));
+      const { ids } = encodeCaptions(tokenizer, captions, clip.config.maxLength);
+      const lastTimestep = new Int32Array(count).fill(model.schedule.steps - 1);
+      const outputs = tf.tidy(() => {
+        const images = clip.encodeImages(tf.tensor4d(preview.images, [count, 28, 28, 1])); // [n, dim], unit
+        const texts = clip.encodeTexts(tf.tensor2d(ids, [count, clip.config.maxLength], 'int32')); // [n, dim], unit
+        const noise = tf.randomNormal(images.shape, 0, 1, 'float32', DIFFUSION_PREVIEW_SEED);
+        const noisy = qSample(model.schedule, tf.mul(images, model.scale), lastTimestep, noise) as tf.Tensor2D;
+        const predicted = l2Normalize(model.predictClean(noisy, lastTimestep, texts));
+        return [tf.sum(tf.mul(predicted, images), 1)]; // [n]
+      });
+      const [cosines] = await read(outputs);
+      return { diffusion: { originals: preview.images.slice(), cosines: Float32Array.from(cosines) } };
     },
   };
 }
@@ -540,6 +613,8 @@ export class TrainingRun {
       return { kind: 'backend', message: `Training stopped because the ${tf.getBackend()} backend stopped working: ${lostReason}. Reload the page, or add ?backend=wasm to its address.` };
     }
     if (error instanceof Error && error.name === 'NonFiniteLossError') return { kind: 'nan', message: error.message };
+    // A decoder preview can diverge to NaN although the loss stayed finite.
+    if (error instanceof Error && error.name === 'NonFiniteSampleError') return { kind: 'nan', message: error.message };
     if (error instanceof Error && error.name === 'DataError') return { kind: 'data', message: error.message };
     if (error instanceof ModelWorkerError) return toWorkerFailure(error);
     const message = error instanceof Error ? error.message : String(error);

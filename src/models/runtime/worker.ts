@@ -7,9 +7,21 @@
  */
 import * as Comlink from 'comlink';
 import { ModelHost } from './host';
-import type { ModelWorkerApi, TokenizeResult, TrainingProgress } from './protocol';
+import type { DiffusionStepReport, ModelWorkerApi, TokenizeResult, TrainingProgress } from './protocol';
 
 const host = new ModelHost();
+
+/** A comlink proxy of the page's `onStep` callback (client.ts wraps it with Comlink.proxy). */
+type RemoteStepCallback = Comlink.Remote<(step: DiffusionStepReport) => void>;
+
+/** Sends each diffusion step to the page, moving its two images instead of copying them. */
+function sendStep(remoteCallback: RemoteStepCallback): (step: DiffusionStepReport) => void {
+  return (step) => {
+    const transferred = Comlink.transfer(step, [step.images.buffer, step.predictedClean.buffer] as ArrayBuffer[]);
+    // A failing page callback must not stop sampling.
+    void remoteCallback(transferred).catch(() => {});
+  };
+}
 
 const api: ModelWorkerApi = {
   init: (options) => host.init(options),
@@ -56,6 +68,31 @@ const api: ModelWorkerApi = {
     const result = await host.inspectDalle(prompt, tokens);
     return Comlink.transfer(result, [result.attention.buffer, result.topProbabilities.buffer] as ArrayBuffer[]);
   },
+
+  async forwardNoise(request) {
+    const result = await host.forwardNoise(request);
+    return Comlink.transfer(result, [result.noisy.buffer as ArrayBuffer]);
+  },
+  async decodeEmbedding(request, onStep) {
+    const remoteCallback = onStep as RemoteStepCallback | undefined;
+    try {
+      const result = await host.decodeEmbedding(request, remoteCallback ? sendStep(remoteCallback) : undefined);
+      return Comlink.transfer(result, [result.images.buffer as ArrayBuffer]);
+    } finally {
+      remoteCallback?.[Comlink.releaseProxy]?.();
+    }
+  },
+  async sampleUnclip(request, onStep) {
+    const remoteCallback = onStep as RemoteStepCallback | undefined;
+    try {
+      const result = await host.sampleUnclip(request, remoteCallback ? sendStep(remoteCallback) : undefined);
+      const buffers = [result.images.buffer, result.textEmbedding.buffer, result.imageEmbeddings.buffer, result.clipScores.buffer];
+      return Comlink.transfer(result, buffers as ArrayBuffer[]);
+    } finally {
+      remoteCallback?.[Comlink.releaseProxy]?.();
+    }
+  },
+  cancelSampling: () => host.cancelSampling(),
 
   async startTraining(options, onProgress) {
     // `onProgress` is a comlink proxy of the page's callback (client.ts wraps it with Comlink.proxy).
