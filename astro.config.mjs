@@ -44,7 +44,7 @@ export default defineConfig({
         },
         {
           label: 'Chapters',
-          items: [{ slug: 'chapters/images-as-tokens' }],
+          items: [{ slug: 'chapters/images-as-tokens' }, { slug: 'chapters/clip' }, { slug: 'chapters/dalle' }, { slug: 'chapters/diffusion' }, { slug: 'chapters/unclip' }],
         },
         {
           label: 'About',
@@ -80,6 +80,8 @@ export default defineConfig({
       // because it imports CommonJS glue code that only pre-bundling converts to ES modules.
       include: [
         '@tensorflow/tfjs-core',
+        // The browser target of the `#tfjs-gradients` import in package.json.
+        '@tensorflow/tfjs-core/dist/register_all_gradients',
         '@tensorflow/tfjs-backend-cpu',
         '@tensorflow/tfjs-backend-webgl',
         '@tensorflow/tfjs-backend-webgpu',

@@ -12,8 +12,7 @@ import * as tf from '../tf';
 import { Batcher, type Batch } from '../data/batches';
 import type { MnistSplit } from '../data/mnist';
 import { PIXELS } from '../data/mnist';
-import { captionFor } from '../data/captions';
-import { deriveSeed } from '../data/rng';
+import { onePerDigit, previewCaptions } from '../data/preview';
 import { encodeCaptions, l2Normalize, zeroShotPrompt, type Clip } from '../clip';
 import type { Decoder } from '../decoder';
 import { qSample } from '../diffusion';
@@ -161,26 +160,6 @@ export function dvaeSubject(model: Dvae): TrainingSubject {
   };
 }
 
-/** Index of the first test digit of each class 0, 1, 2, …, cycling until `count` are picked. */
-function onePerDigit(test: MnistSplit, count: number): number[] {
-  const byDigit: number[][] = Array.from({ length: 10 }, () => []);
-  const perDigit = Math.ceil(count / 10);
-  for (let i = 0; i < test.count && byDigit.some((list) => list.length < perDigit); i++) {
-    const list = byDigit[test.labels[i]];
-    if (list && list.length < perDigit) list.push(i);
-  }
-  const picked: number[] = [];
-  for (let round = 0; picked.length < count && round < perDigit; round++) {
-    for (let digit = 0; digit < 10 && picked.length < count; digit++) {
-      if (byDigit[digit][round] !== undefined) picked.push(byDigit[digit][round]);
-    }
-  }
-  return picked;
-}
-
-/** Seed of the preview captions, fixed so the matrix compares like with like across reports. */
-const PREVIEW_CAPTION_SEED = 7;
-
 /**
  * CLIP: the similarity matrix of the preview digits against one caption each, which turns
  * from noise into a bright diagonal (and same-digit blocks) as the model learns.
@@ -190,9 +169,9 @@ export function clipSubject(model: Clip, tokenizer: BpeTokenizer): TrainingSubje
     name: 'clip',
     params: model.params,
     lossFunction: (_plan, seed) => model.lossFunction(tokenizer, seed),
-    pickPreview: onePerDigit,
+    pickPreview: (test, count) => onePerDigit(test.labels, count),
     async report(_batch, preview, read) {
-      const captions = Array.from(preview.labels, (label, i) => captionFor(label, deriveSeed(PREVIEW_CAPTION_SEED, i), i));
+      const captions = previewCaptions(preview.labels);
       const { ids } = encodeCaptions(tokenizer, captions, model.config.maxLength);
       const outputs = tf.tidy(() => {
         const images = model.encodeImages(tf.tensor4d(preview.images, [preview.count, 28, 28, 1]));
@@ -262,7 +241,7 @@ export function decoderSubject(model: Decoder, clip: Clip): TrainingSubject {
     name: 'decoder',
     params: model.params,
     lossFunction: (_plan, seed) => model.lossFunction((images) => clip.encodeImages(images), seed),
-    pickPreview: onePerDigit,
+    pickPreview: (test, count) => onePerDigit(test.labels, count),
     async report(batch, preview, read) {
       if (batch !== null && performance.now() - lastPreviewMs < DECODER_PREVIEW_INTERVAL_MS) return {};
       const embeddings = tf.tidy(() => clip.encodeImages(tf.tensor4d(preview.images, [preview.count, 28, 28, 1])));
@@ -291,10 +270,10 @@ export function priorSubject(model: Prior, clip: Clip, tokenizer: BpeTokenizer):
     name: 'prior',
     params: model.params,
     lossFunction: (_plan, seed) => model.lossFunction(clipPairEmbedder(clip, tokenizer, seed), seed),
-    pickPreview: onePerDigit,
+    pickPreview: (test, count) => onePerDigit(test.labels, count),
     async report(_batch, preview, read) {
       const count = preview.count;
-      const captions = Array.from(preview.labels, (label, i) => captionFor(label, deriveSeed(PREVIEW_CAPTION_SEED, i), i));
+      const captions = previewCaptions(preview.labels);
       const { ids } = encodeCaptions(tokenizer, captions, clip.config.maxLength);
       const lastTimestep = new Int32Array(count).fill(model.schedule.steps - 1);
       const outputs = tf.tidy(() => {
