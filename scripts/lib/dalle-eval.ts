@@ -15,7 +15,7 @@ import type { MnistSplit } from '../../src/models/data/mnist';
 import { Rng } from '../../src/models/data/rng';
 import type { Dvae } from '../../src/models/dvae';
 import { accuracy, featureStatistics, frechetDistance, type FeatureStatistics } from '../../src/models/metrics';
-import { DALLE_EVAL_SAMPLING, orderByScore, rerankWithClip } from '../../src/models/rerank';
+import { DALLE_EVAL_SAMPLING, DALLE_SAMPLING_CHOICE, orderByScore, rerankWithClip } from '../../src/models/rerank';
 import type { BpeTokenizer } from '../../src/models/text/bpe';
 import type { DalleMini } from '../../src/models/transformer';
 
@@ -239,6 +239,7 @@ export function dalleEvaluationRecord(settings: DalleEvaluationSettings) {
       prompt: 'a handwritten <digit word>',
       ...sampling,
       candidates,
+      chosenBy: DALLE_SAMPLING_CHOICE,
       seed,
       seeds:
         `Slots s … s + ${CHUNK_SLOTS - 1} of digit d are drawn in one DalleMini.sample call with seed ` +
