@@ -12,6 +12,11 @@ import type { BackendBench } from '../../src/models/bench';
 import { CHROMIUM_ARGS, chromiumExecutablePath } from './chromium';
 
 const BACKENDS = ['webgpu', 'webgl', 'wasm'] as const;
+/**
+ * Time allowed for one backend's run of every workload. wasm took about three minutes in
+ * Chromium 156 while other jobs shared the 2 CPU cores.
+ */
+const PAGE_TIMEOUT_MS = 300_000;
 const benchLaunchArgs = [...CHROMIUM_ARGS, '--enable-unsafe-webgpu'];
 
 function freePort(): Promise<number> {
@@ -66,11 +71,11 @@ export async function runBrowserBench(root: string): Promise<{ results: BackendB
       await page.goto(`http://127.0.0.1:${port}/bench/?run=1&backend=${backend}`);
       let outcome: { ok: boolean; result?: BackendBench; error?: string };
       try {
-        const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, { timeout: 180_000 });
+        const handle = await page.waitForFunction(() => (window as unknown as { benchResult?: unknown }).benchResult, undefined, { timeout: PAGE_TIMEOUT_MS });
         outcome = (await handle.jsonValue()) as typeof outcome;
       } catch (error) {
         // A GPU backend on a software device can hang instead of failing; record it and go on.
-        outcome = { ok: false, error: `no result within 180 s (${String(error).split('\n')[0]})` };
+        outcome = { ok: false, error: `no result within ${PAGE_TIMEOUT_MS / 1000} s (${String(error).split('\n')[0]})` };
       }
       await page.close();
       if (outcome.ok && outcome.result) {

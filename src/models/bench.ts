@@ -3,15 +3,26 @@
  * Each returns measured times with the work done in FLOPs, so a report can state the
  * achieved GFLOP/s as a fraction of the same backend's matmul peak.
  *
- * FLOP counts are analytic: 2 FLOPs per multiply-add of every conv and dense layer, and a
- * training step counted as 3× the forward pass (one forward, two matmul-sized products in
- * the backward pass), the usual estimate. Elementwise work is not counted.
+ * FLOP counts are analytic: 2 FLOPs per multiply-add of every conv, dense layer and
+ * attention product. Attention counts q·kᵀ and weights·v over the full L × L score matrix,
+ * which the models compute before the causal mask. A training step counts 3× the forward
+ * pass (one forward, two matmul-sized products in the backward pass), the usual estimate.
+ * Elementwise work (LayerNorm, GELU, softmax, losses) is not counted.
+ *
+ * Models start from fresh random weights: speed does not depend on the values. The
+ * DALL·E-mini and CLIP losses need a caption tokenizer and (DALL·E-mini) a dVAE, so the
+ * bench learns a small BPE tokenizer from synthetic labels and uses an untrained dVAE.
  */
 import * as tf from './tf';
 import { Classifier, type ClassifierConfig } from './classifier';
 import { Dvae, type DvaeConfig, DEFAULT_DVAE_SCHEDULE } from './dvae';
-import { Trainer } from './trainer';
+import { Clip, DEFAULT_CLIP_CONFIG, trainCaptionTokenizer, type ClipConfig } from './clip';
+import { DalleMini, DEFAULT_TRANSFORMER_CONFIG, IMAGE_TOKENS, type TransformerConfig } from './transformer';
+import { DALLE_SHIPPED_CONFIG } from './registry';
+import { Trainer, type LossFunction } from './trainer';
+import type { BpeTokenizer } from './text/bpe';
 import type { Batch } from './data/batches';
+import type { Params } from './nn';
 
 export interface MatmulResult {
   size: number;
@@ -19,16 +30,36 @@ export interface MatmulResult {
   gflops: number;
 }
 
+/** An outside measurement of the same workload to compare with. */
+export interface ReferenceTime {
+  label: string;
+  milliseconds: number;
+}
+
 export interface WorkloadResult {
   name: string;
   batchSize: number;
-  /** Median milliseconds per call (a training step, or tokenise + decode). */
+  /** Median milliseconds per call (a training step, a sampling run, or tokenise + decode). */
   milliseconds: number;
   /** Calls per second, 1000 / milliseconds. */
   perSecond: number;
   gflopPerCall: number;
   gflops: number;
+  reference?: ReferenceTime;
 }
+
+/**
+ * PyTorch on the CPU of the project's 2-core AMD EPYC build machine: 84 ms to draw 49 image
+ * tokens for 16 captions with a 4-layer, 128-wide transformer. The project measured it once
+ * outside this bench, which does not rerun it.
+ */
+export const PYTORCH_SAMPLING_REFERENCE: ReferenceTime = {
+  label: 'PyTorch CPU, 2-core AMD EPYC',
+  milliseconds: 84,
+};
+
+/** The 4-layer, 128-wide transformer that PYTORCH_SAMPLING_REFERENCE was measured with. */
+export const SAMPLING_TRANSFORMER_CONFIG: Omit<TransformerConfig, 'textVocabSize'> = { ...DEFAULT_TRANSFORMER_CONFIG, layers: 4, width: 128 };
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -38,6 +69,10 @@ function median(values: number[]): number {
 /** Waits until the backend has computed `tensor`, so asynchronous GPU work is inside the timing. */
 async function settle(tensor: tf.Tensor): Promise<void> {
   await tensor.data();
+}
+
+function workload(name: string, batchSize: number, milliseconds: number, gflopPerCall: number): WorkloadResult {
+  return { name, batchSize, milliseconds, perSecond: 1000 / milliseconds, gflopPerCall, gflops: gflopPerCall / (milliseconds / 1000) };
 }
 
 /** Best GFLOP/s of square float32 matmuls; the best size is the backend's peak here. */
@@ -63,6 +98,9 @@ export async function matmulPeak(sizes = [128, 256, 512], repeats = 5): Promise<
   }
   return results;
 }
+
+// -----------------------------------------------------------------------------------------
+// FLOP counts
 
 /** Multiply-adds of a 'same' conv producing an h×w×out map from `in` channels with a k×k kernel. */
 function convMacs(h: number, w: number, k: number, inChannels: number, outChannels: number): number {
@@ -91,6 +129,65 @@ export function dvaeDecodeFlops(config: DvaeConfig): number {
   return 2 * (convMacs(7, 7, 1, config.codebookSize, c3) + convMacs(7, 7, 3, c3, c3) + convMacs(14, 14, 3, c3, c2) + convMacs(28, 28, 3, c2, c1) + convMacs(28, 28, 3, c1, 1));
 }
 
+/**
+ * FLOPs of pre-LN transformer blocks over `queries` new positions per sequence that attend to
+ * `keys` positions (past and new): q, k, v, output projection, the MLP, and the attention
+ * products q·kᵀ [queries, keys] and weights·v, per head summed over heads.
+ */
+function blockFlops(layers: number, width: number, mlpHidden: number, queries: number, keys: number): number {
+  const projections = 2 * queries * (width * 3 * width + width * width + 2 * width * mlpHidden);
+  const attention = 2 * 2 * queries * keys * width;
+  return layers * (projections + attention);
+}
+
+/** DALL·E-mini forward pass over the full stream of one sample (`logits` and `loss`). */
+export function transformerForwardFlops(config: TransformerConfig): number {
+  const { width, textLength, textVocabSize, imageVocabSize } = config;
+  const length = textLength + IMAGE_TOKENS - 1;
+  const blocks = blockFlops(config.layers, width, config.mlpRatio * width, length, length);
+  const heads = 2 * width * ((textLength - 1) * textVocabSize + IMAGE_TOKENS * imageVocabSize);
+  return blocks + heads;
+}
+
+/**
+ * DALL·E-mini `sample` of 49 image tokens for one sample. With the cache: one pass over the
+ * caption, then one new position per step over the cached keys. Without: the whole stream
+ * again for every token, as `logits` computes it (both heads over every row).
+ */
+export function transformerSamplingFlops(config: TransformerConfig, useCache: boolean): number {
+  const { width, textLength: T, textVocabSize, imageVocabSize, layers } = config;
+  const mlpHidden = config.mlpRatio * width;
+  const imageHead = 2 * width * imageVocabSize;
+  let flops = 0;
+  if (useCache) {
+    flops += blockFlops(layers, width, mlpHidden, T, T) + imageHead;
+    for (let position = 1; position < IMAGE_TOKENS; position++) {
+      flops += blockFlops(layers, width, mlpHidden, 1, T + position) + imageHead;
+    }
+    return flops;
+  }
+  for (let position = 0; position < IMAGE_TOKENS; position++) {
+    const length = T + position;
+    flops += blockFlops(layers, width, mlpHidden, length, length);
+    flops += 2 * width * (T - 1) * textVocabSize + (position + 1) * imageHead;
+  }
+  return flops;
+}
+
+/** CLIP forward pass for one image-caption pair inside a batch of `batchSize` pairs. */
+export function clipForwardFlops(config: ClipConfig, batchSize: number): number {
+  const [c1, c2, c3] = config.imageChannels;
+  const image =
+    2 * (convMacs(28, 28, 3, 1, c1) + convMacs(14, 14, 3, c1, c2) + convMacs(7, 7, 3, c2, c3) + 49 * c3 * config.imageHidden + config.imageHidden * config.embedDim);
+  const text = blockFlops(config.textLayers, config.textWidth, 4 * config.textWidth, config.maxLength, config.maxLength) + 2 * config.textWidth * config.embedDim;
+  // This pair's row of the [batch, batch] similarity logits.
+  const logits = 2 * batchSize * config.embedDim;
+  return image + text + logits;
+}
+
+// -----------------------------------------------------------------------------------------
+// Workloads
+
 function syntheticBatch(size: number, seed: number): Batch {
   let state = seed;
   const images = new Float32Array(size * 784).map(() => {
@@ -101,26 +198,106 @@ function syntheticBatch(size: number, seed: number): Batch {
   return { size, images, labels, indices: Int32Array.from({ length: size }, (_, i) => i) };
 }
 
+/** BPE over the captions of 500 synthetic labels: 196 tokens, learned in well under a second. */
+function benchTokenizer(): BpeTokenizer {
+  const labels = Int32Array.from({ length: 500 }, (_, i) => i % 10);
+  return trainCaptionTokenizer(labels, 1, 256, labels.length, 13);
+}
+
+export type TrainingModel = 'classifier' | 'dvae' | 'dalle' | 'clip';
+
+interface TrainingSetup {
+  params: Params;
+  loss: LossFunction;
+  /** Analytic FLOPs of one training step on the whole batch. */
+  flopsPerStep: number;
+  dispose(): void;
+}
+
+function trainingSetup(model: TrainingModel, batchSize: number, tokenizer: BpeTokenizer): TrainingSetup {
+  if (model === 'classifier') {
+    const instance = new Classifier(undefined, 1);
+    return { params: instance.params, loss: instance.lossFunction(1), flopsPerStep: 3 * classifierForwardFlops(instance.config) * batchSize, dispose: () => instance.dispose() };
+  }
+  if (model === 'dvae') {
+    const instance = new Dvae(undefined, 1);
+    const forward = dvaeEncodeFlops(instance.config) + dvaeDecodeFlops(instance.config);
+    return { params: instance.params, loss: instance.lossFunction(DEFAULT_DVAE_SCHEDULE, 1), flopsPerStep: 3 * forward * batchSize, dispose: () => instance.dispose() };
+  }
+  if (model === 'clip') {
+    const instance = new Clip(DEFAULT_CLIP_CONFIG, 1);
+    return {
+      params: instance.params,
+      loss: instance.lossFunction(tokenizer, 1),
+      flopsPerStep: 3 * clipForwardFlops(instance.config, batchSize) * batchSize,
+      dispose: () => instance.dispose(),
+    };
+  }
+  const dvae = new Dvae(undefined, 1);
+  const instance = new DalleMini({ ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer.vocabSize }, 1);
+  // The loss tokenizes the batch with the dVAE's encoder every step: a forward pass only.
+  const flopsPerStep = (3 * transformerForwardFlops(instance.config) + dvaeEncodeFlops(dvae.config)) * batchSize;
+  return {
+    params: instance.params,
+    loss: instance.lossFunction({ dvae, tokenizer, captionSeed: 1 }),
+    flopsPerStep,
+    dispose: () => {
+      instance.dispose();
+      dvae.dispose();
+    },
+  };
+}
+
+const TRAINING_NAMES: Record<TrainingModel, string> = {
+  classifier: 'classifier training step',
+  dvae: 'dvae training step',
+  dalle: 'DALL·E-mini training step',
+  clip: 'CLIP training step',
+};
+
 /** Median training step time of a fresh model over `steps` steps after `warmup` steps. */
-export async function trainingThroughput(model: 'classifier' | 'dvae', batchSize: number, steps = 10, warmup = 3, batch?: Batch): Promise<WorkloadResult> {
+export async function trainingThroughput(model: TrainingModel, batchSize: number, steps = 10, warmup = 3, batch?: Batch): Promise<WorkloadResult> {
   const data = batch ?? syntheticBatch(batchSize, 7);
   const options = { learningRate: { initial: 1e-3, final: 1e-3, warmupSteps: 0, totalSteps: 1 } };
-  const instance = model === 'classifier' ? new Classifier(undefined, 1) : new Dvae(undefined, 1);
-  const loss = instance instanceof Classifier ? instance.lossFunction(1) : instance.lossFunction(DEFAULT_DVAE_SCHEDULE, 1);
-  const trainer = new Trainer(instance.params, loss, options);
+  const setup = trainingSetup(model, data.size, benchTokenizer());
+  const trainer = new Trainer(setup.params, setup.loss, options);
   const times: number[] = [];
-  for (let i = 0; i < warmup + steps; i++) {
-    const start = performance.now();
-    trainer.trainStep(data); // reads the loss back, so the step has finished when it returns
-    if (i >= warmup) times.push(performance.now() - start);
+  try {
+    for (let i = 0; i < warmup + steps; i++) {
+      const start = performance.now();
+      trainer.trainStep(data); // reads the loss back, so the step has finished when it returns
+      if (i >= warmup) times.push(performance.now() - start);
+    }
+  } finally {
+    trainer.dispose();
+    setup.dispose();
   }
-  trainer.dispose();
-  instance.dispose();
+  return workload(TRAINING_NAMES[model], data.size, median(times), setup.flopsPerStep / 1e9);
+}
 
-  const forward = instance instanceof Classifier ? classifierForwardFlops(instance.config) : dvaeEncodeFlops(instance.config) + dvaeDecodeFlops(instance.config);
-  const gflopPerCall = (3 * forward * data.size) / 1e9;
-  const milliseconds = median(times);
-  return { name: `${model} training step`, batchSize: data.size, milliseconds, perSecond: 1000 / milliseconds, gflopPerCall, gflops: gflopPerCall / (milliseconds / 1000) };
+/**
+ * Median latency of DALL·E-mini drawing 49 image tokens for `count` captions, with or
+ * without the key/value cache, on the 4-layer, 128-wide transformer of
+ * PYTORCH_SAMPLING_REFERENCE. One warm-up run comes first.
+ */
+export async function samplingLatency(useCache: boolean, count: number, repeats: number): Promise<WorkloadResult> {
+  const tokenizer = benchTokenizer();
+  const config: TransformerConfig = { ...SAMPLING_TRANSFORMER_CONFIG, textVocabSize: tokenizer.vocabSize };
+  const model = new DalleMini(config, 2);
+  const textIds = tokenizer.encode('a handwritten seven', { maxLength: config.textLength }).ids;
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < repeats + 1; i++) {
+      const start = performance.now();
+      await model.sample({ textIds, count, useCache, seed: i });
+      if (i >= 1) times.push(performance.now() - start);
+    }
+  } finally {
+    model.dispose();
+  }
+  const name = `DALL·E-mini sampling, 49 tokens, ${useCache ? 'KV cache' : 'no cache'}`;
+  const gflopPerCall = (transformerSamplingFlops(config, useCache) * count) / 1e9;
+  return { ...workload(name, count, median(times), gflopPerCall), reference: PYTORCH_SAMPLING_REFERENCE };
 }
 
 /** Median latency of tokenising images and decoding the tokens back, as the Tokenizer widget does. */
@@ -138,8 +315,7 @@ export async function tokenizeDecodeLatency(dvae: Dvae, batchSize: number, repea
     if (i >= 2) times.push(performance.now() - start);
   }
   const gflopPerCall = ((dvaeEncodeFlops(dvae.config) + dvaeDecodeFlops(dvae.config)) * batchSize) / 1e9;
-  const milliseconds = median(times);
-  return { name: 'dVAE tokenise + decode', batchSize, milliseconds, perSecond: 1000 / milliseconds, gflopPerCall, gflops: gflopPerCall / (milliseconds / 1000) };
+  return workload('dVAE tokenise + decode', batchSize, median(times), gflopPerCall);
 }
 
 export interface BackendBench {
@@ -150,7 +326,11 @@ export interface BackendBench {
   workloads: (WorkloadResult & { fractionOfPeak: number })[];
 }
 
-/** Runs every workload on the current backend. `quick` shortens runs and batches for slow backends (cpu). */
+/**
+ * Runs every workload on the current backend. `quick` shortens runs and batches for slow
+ * backends (cpu) and leaves out sampling without the cache, which recomputes the stream 49
+ * times and takes minutes there.
+ */
 export async function runBackendBench(environment: string, options: { quick?: boolean } = {}): Promise<BackendBench> {
   const quick = options.quick ?? false;
   const matmul = await matmulPeak(quick ? [128, 256] : [128, 256, 512], quick ? 3 : 5);
@@ -159,12 +339,17 @@ export async function runBackendBench(environment: string, options: { quick?: bo
   const warmup = quick ? 1 : 3;
   // A batch-64 dVAE step takes about two minutes on Node's cpu backend, so quick runs use 8.
   const trainingBatch = quick ? 8 : 64;
+  const dalleBatch = quick ? 8 : 32;
   const dvae = new Dvae(undefined, 1);
   const workloads = [
     await trainingThroughput('classifier', trainingBatch, steps, warmup),
     await trainingThroughput('dvae', trainingBatch, steps, warmup),
+    await trainingThroughput('dalle', dalleBatch, steps, warmup),
+    await trainingThroughput('clip', trainingBatch, steps, warmup),
     await tokenizeDecodeLatency(dvae, 1, quick ? 3 : 10),
     await tokenizeDecodeLatency(dvae, 16, quick ? 3 : 10),
+    await samplingLatency(true, 16, quick ? 1 : 10),
+    ...(quick ? [] : [await samplingLatency(false, 16, 3)]),
   ];
   dvae.dispose();
   return {

@@ -7,7 +7,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 
-import { registerWasmTrainingKernels } from '../../src/models/runtime/wasm-kernels';
+import { buildSimdModule, registerWasmTrainingKernels } from '../../src/models/runtime/wasm-kernels';
 
 type BackendName = 'cpu' | 'wasm';
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
@@ -17,7 +17,7 @@ interface Snapshot {
   values: Float32Array | Int32Array | Uint8Array;
 }
 
-const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput'];
+const REPLACED_KERNELS = ['BatchMatMul', '_FusedMatMul', 'Conv2DBackpropInput', 'Slice', 'SplitV', 'Transpose', 'Identity', 'Cast', 'Sum'];
 const ADDED_KERNELS = ['Conv2DBackpropFilter', 'UnsortedSegmentSum'];
 
 /** Uniform values in [-1, 1) from the mulberry32 generator, so both backends see the same inputs. */
@@ -78,6 +78,7 @@ function wasmBackend(): BackendWasm {
 }
 
 let cpuKernelsBefore: Map<string, tf.KernelConfig | undefined>;
+let wasmKernelsBefore: Map<string, tf.KernelConfig | undefined>;
 
 beforeAll(async () => {
   // Initialize wasm first, so these tests cover registration after tf.setBackend('wasm').
@@ -85,6 +86,7 @@ beforeAll(async () => {
   cpuKernelsBefore = new Map(
     [...REPLACED_KERNELS, ...ADDED_KERNELS].map((name) => [name, tf.getKernel(name, 'cpu')]),
   );
+  wasmKernelsBefore = new Map(REPLACED_KERNELS.map((name) => [name, tf.getKernel(name, 'wasm')]));
   registerWasmTrainingKernels();
 });
 
@@ -110,8 +112,11 @@ describe('registerWasmTrainingKernels', () => {
 
   test('replacements keep the original setupFunc', () => {
     for (const name of REPLACED_KERNELS) {
-      expect(tf.getKernel(name, 'wasm')?.setupFunc, name).toBeTypeOf('function');
+      const replacement = tf.getKernel(name, 'wasm');
+      expect(replacement?.kernelFunc, name).not.toBe(wasmKernelsBefore.get(name)?.kernelFunc);
+      expect(replacement?.setupFunc, name).toBe(wasmKernelsBefore.get(name)?.setupFunc);
     }
+    expect(tf.getKernel('BatchMatMul', 'wasm')?.setupFunc).toBeTypeOf('function');
   });
 });
 
@@ -320,6 +325,306 @@ describe('BatchMatMul on wasm', () => {
   });
 });
 
+/** Shapes [batch…, m, k] · [batch…, k, n] for the SIMD kernel's edges and broadcasts. */
+const SIMD_MATMUL_CASES: MatMulCase[] = [
+  // Attention products of DALL·E-mini: [b, heads, L, d] · [b, heads, d, L], and weights · values.
+  { a: [2, 4, 13, 8], b: [2, 4, 8, 13] },
+  { a: [2, 4, 13, 13], b: [2, 4, 13, 8] },
+  // One query row, as in key/value-cache decoding.
+  { a: [3, 2, 1, 6], b: [3, 2, 6, 9] },
+  // Row counts 1 … 9 and column counts around the 4- and 8-wide tiles.
+  { a: [3, 9, 5], b: [3, 5, 17] },
+  { a: [2, 6, 3], b: [2, 3, 12] },
+  { a: [2, 7, 1], b: [2, 1, 3] },
+  // Broadcast batches: equal after leading 1s, or one a trailing part of the other.
+  { a: [1, 5, 7], b: [3, 7, 6] },
+  { a: [2, 3, 5, 7], b: [3, 7, 6] },
+  { a: [3, 5, 7], b: [2, 3, 7, 6] },
+  { a: [1, 1, 5, 7], b: [4, 7, 6] },
+  // Unbatched products, which the SIMD kernel also takes while b is small.
+  { a: [33, 20], b: [20, 40] },
+  // k above one part (131072 bytes of b rows per part: 819 rows of 40), so parts accumulate.
+  { a: [5, 1000], b: [1000, 40] },
+  // b above 256 KiB, untransposed: XNNPACK keeps it where fused multiply-adds are missing.
+  { a: [6, 300], b: [300, 300] },
+];
+
+const SIMD_MATMUL_TABLE = makeMatMulTable(SIMD_MATMUL_CASES);
+
+const SIMD_MATMUL_GRADIENT_TABLE = makeMatMulTable(
+  SIMD_MATMUL_CASES.filter((c) => tf.util.arraysEqual(c.a.slice(0, -2), c.b.slice(0, -2))),
+);
+
+describe('SIMD BatchMatMul on wasm', () => {
+  test.each(SIMD_MATMUL_TABLE)('matMul %s', async (label, c, transposeA, transposeB) => {
+    await expectWasmMatchesCpu(label, () => {
+      const a = randomTensor(transposedShape(c.a, transposeA), 90);
+      const b = randomTensor(transposedShape(c.b, transposeB), 91);
+      return tf.matMul(a, b, transposeA, transposeB);
+    });
+  });
+
+  test.each(SIMD_MATMUL_GRADIENT_TABLE)('matMul gradients %s', async (label, c, transposeA, transposeB) => {
+    await expectWasmMatchesCpu(`gradients ${label}`, () => {
+      const a = randomTensor(transposedShape(c.a, transposeA), 92);
+      const b = randomTensor(transposedShape(c.b, transposeB), 93);
+      const dy = randomTensor(tf.matMul(a, b, transposeA, transposeB).shape, 94);
+      return tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.matMul(x, y, transposeA, transposeB))([a, b], dy);
+    });
+  });
+
+  test('middle-broadcast batches fall back', async () => {
+    // [2, 1] against [1, 3] broadcasts to [2, 3]. The fallback kernel handles it as tfjs does.
+    await expectWasmMatchesCpu('[2, 1, 4, 5] · [1, 3, 5, 2]', () =>
+      tf.matMul(randomTensor([2, 1, 4, 5], 95), randomTensor([1, 3, 5, 2], 96)),
+    );
+  });
+
+  test('scaled dot-product attention gradients', async () => {
+    await expectWasmMatchesCpu('attention gradients', () => {
+      const q = randomTensor([2, 3, 7, 4], 97);
+      const k = randomTensor([2, 3, 7, 4], 98);
+      const v = randomTensor([2, 3, 7, 4], 99);
+      const dy = randomTensor([2, 3, 7, 4], 100);
+      const attend = (qs: tf.Tensor, ks: tf.Tensor, vs: tf.Tensor) =>
+        tf.matMul(tf.softmax(tf.mul(tf.matMul(qs, ks, false, true), 0.5)), vs);
+      return tf.grads(attend)([q, k, v], dy);
+    });
+  });
+});
+
+interface RawProduct {
+  batch: number;
+  aBatchCount: number;
+  bBatchCount: number;
+  m: number;
+  k: number;
+  n: number;
+  transposeA: boolean;
+  transposeB: boolean;
+  kChunk: number;
+}
+
+/**
+ * Runs the generated module's batchMatMul on its own memory and returns the largest error
+ * against a float64 reference, relative to max(1, largest |reference value|).
+ */
+function rawProductError(fusedMultiplyAdd: boolean, c: RawProduct): number {
+  const memory = new WebAssembly.Memory({ initial: 16 });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(buildSimdModule(fusedMultiplyAdd)), { env: { memory } });
+  const batchMatMul = instance.exports.batchMatMul as (...args: number[]) => void;
+  const heap = new Float32Array(memory.buffer);
+  const aSize = c.m * c.k;
+  const bSize = c.k * c.n;
+  const [aStart, bStart] = [0, c.aBatchCount * aSize];
+  const outStart = bStart + c.bBatchCount * bSize;
+  const scratchStart = outStart + c.batch * c.m * c.n;
+  heap.set(seededValues(c.aBatchCount * aSize, 130), aStart);
+  heap.set(seededValues(c.bBatchCount * bSize, 131), bStart);
+
+  batchMatMul(
+    aStart * 4,
+    bStart * 4,
+    outStart * 4,
+    scratchStart * 4,
+    c.batch,
+    c.aBatchCount,
+    c.bBatchCount,
+    c.m,
+    c.k,
+    c.n,
+    (c.transposeA ? 1 : c.k) * 4,
+    (c.transposeA ? c.m : 1) * 4,
+    c.transposeB ? 1 : 0,
+    c.kChunk,
+  );
+
+  let maxError = 0;
+  let scale = 1;
+  for (let product = 0; product < c.batch; product++) {
+    const a = aStart + (product % c.aBatchCount) * aSize;
+    const b = bStart + (product % c.bBatchCount) * bSize;
+    for (let i = 0; i < c.m; i++) {
+      for (let j = 0; j < c.n; j++) {
+        let sum = 0;
+        for (let p = 0; p < c.k; p++) {
+          const aValue = heap[a + (c.transposeA ? p * c.m + i : i * c.k + p)];
+          const bValue = heap[b + (c.transposeB ? j * c.k + p : p * c.n + j)];
+          sum += aValue * bValue;
+        }
+        maxError = Math.max(maxError, Math.abs(sum - heap[outStart + (product * c.m + i) * c.n + j]));
+        scale = Math.max(scale, Math.abs(sum));
+      }
+    }
+  }
+  return maxError / scale;
+}
+
+const RAW_PRODUCTS: RawProduct[] = [
+  { batch: 3, aBatchCount: 3, bBatchCount: 3, m: 9, k: 10, n: 13, transposeA: false, transposeB: false, kChunk: 3 },
+  { batch: 3, aBatchCount: 1, bBatchCount: 3, m: 5, k: 7, n: 8, transposeA: true, transposeB: false, kChunk: 16 },
+  { batch: 4, aBatchCount: 4, bBatchCount: 2, m: 4, k: 6, n: 7, transposeA: false, transposeB: true, kChunk: 4 },
+  { batch: 2, aBatchCount: 2, bBatchCount: 2, m: 1, k: 13, n: 21, transposeA: true, transposeB: true, kChunk: 5 },
+];
+
+describe('generated SIMD module', () => {
+  test.each(
+    [true, false].flatMap((fused) =>
+      RAW_PRODUCTS.map((c) => [`fused=${fused} ${c.batch}×${c.m}x${c.k}x${c.n} tA=${c.transposeA} tB=${c.transposeB} kChunk ${c.kChunk}`, fused, c] as const),
+    ),
+  )('batchMatMul %s', (label, fused, c) => {
+    expect(rawProductError(fused, c), label).toBeLessThanOrEqual(1e-5);
+  });
+
+  test('validates with and without fused multiply-adds', () => {
+    expect(WebAssembly.validate(buildSimdModule(false))).toBe(true);
+    // Node 24's V8 has relaxed SIMD, which the fused module needs.
+    expect(WebAssembly.validate(buildSimdModule(true))).toBe(true);
+  });
+
+  test('columnSum adds rows in order', () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const instance = new WebAssembly.Instance(new WebAssembly.Module(buildSimdModule(false)), { env: { memory } });
+    const columnSum = instance.exports.columnSum as (x: number, out: number, rows: number, cols: number) => void;
+    const heap = new Float32Array(memory.buffer);
+    const [rows, cols] = [5, 7];
+    heap.set(seededValues(rows * cols, 132));
+    heap.fill(99, rows * cols, rows * cols + cols);
+
+    columnSum(0, rows * cols * 4, rows, cols);
+
+    for (let j = 0; j < cols; j++) {
+      let sum = 0;
+      for (let i = 0; i < rows; i++) {
+        sum = Math.fround(sum + heap[i * cols + j]);
+      }
+      expect(heap[rows * cols + j], `column ${j}`).toBe(sum);
+    }
+  });
+});
+
+describe('Sum over leading axes on wasm', () => {
+  test.each([
+    ['[1920, 96] axis 0', [1920, 96], [0], false],
+    ['[7, 5] axis 0 keepDims', [7, 5], [0], true],
+    ['[3, 4, 9] axes 0, 1', [3, 4, 9], [0, 1], false],
+    ['[3, 4, 9] axes 1, 0 keepDims', [3, 4, 9], [1, 0], true],
+    ['[6, 3] axis -2', [6, 3], [-2], false],
+    ['[5, 3] axis 1 (stock kernel)', [5, 3], [1], false],
+    ['[4, 6] all axes (stock kernel)', [4, 6], [0, 1], false],
+  ] as const)('sum %s', async (label, shape, axis, keepDims) => {
+    await expectWasmMatchesCpu(label, () => tf.sum(randomTensor([...shape], 101), [...axis], keepDims));
+  });
+
+  test('int32 sum over axis 0 is exact', async () => {
+    const [result] = await evaluateOn('wasm', () => tf.sum(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2], 'int32'), 0));
+    expect(Array.from(result.values)).toEqual([9, 12]);
+  });
+
+  test('bias gradient of a broadcast add', async () => {
+    await expectWasmMatchesCpu('bias gradient', () => {
+      const x = randomTensor([9, 6], 102);
+      const bias = randomTensor([6], 103);
+      const dy = randomTensor([9, 6], 104);
+      return tf.grad((b: tf.Tensor) => tf.add(x, b))(bias, dy);
+    });
+  });
+});
+
+interface SliceCase {
+  shape: number[];
+  begin: number[];
+  size: number[];
+}
+
+const SLICE_CASES: SliceCase[] = [
+  { shape: [10], begin: [3], size: [4] },
+  { shape: [6, 9], begin: [1, 2], size: [3, 5] },
+  { shape: [6, 9], begin: [2, 0], size: [3, 9] },
+  { shape: [4, 5, 6], begin: [1, 0, 2], size: [2, 5, 3] },
+  { shape: [4, 5, 6], begin: [0, 1, 0], size: [4, 3, 6] },
+  { shape: [2, 3, 4, 5], begin: [1, 1, 1, 1], size: [1, 2, 3, 4] },
+  { shape: [2, 3, 2, 3, 2], begin: [0, 1, 0, 1, 1], size: [2, 2, 2, 2, 1] },
+  { shape: [4, 5], begin: [1, 1], size: [0, 3] },
+];
+
+describe('Slice and SplitV on wasm', () => {
+  test.each(SLICE_CASES.map((c) => [`${c.shape.join('x')} from ${c.begin} size ${c.size}`, c] as const))(
+    'float32 slice %s',
+    async (label, c) => {
+      await expectWasmMatchesCpu(label, () => tf.slice(randomTensor(c.shape, 110), c.begin, c.size));
+    },
+  );
+
+  test('int32 and bool slices', async () => {
+    await expectWasmMatchesCpu('int32 and bool', () => {
+      const ints = tf.tensor2d([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12], [3, 4], 'int32');
+      const flags = tf.greater(randomTensor([3, 4], 111), 0);
+      return [tf.slice(ints, [1, 1], [2, 2]), tf.cast(tf.slice(flags, [0, 1], [3, 3]), 'int32')];
+    });
+  });
+
+  test('split into equal parts and by sizes', async () => {
+    await expectWasmMatchesCpu('split', () => {
+      const x = randomTensor([5, 12, 3], 112);
+      return [...tf.split(x, 3, 1), ...tf.split(x, [2, -1, 1], 0)];
+    });
+  });
+
+  test('slice and split gradients', async () => {
+    await expectWasmMatchesCpu('slice and split gradients', () => {
+      const x = randomTensor([4, 9], 113);
+      const dySlice = randomTensor([2, 5], 114);
+      const sliceGradient = tf.grad((t: tf.Tensor) => tf.slice(t, [1, 2], [2, 5]))(x, dySlice);
+      const splitGradient = tf.grad((t: tf.Tensor) => {
+        const [first, second] = tf.split(t, [4, 5], 1);
+        return tf.sum(tf.mul(first, 2)).add(tf.sum(tf.mul(second, 3)));
+      })(x);
+      return [sliceGradient, splitGradient];
+    });
+  });
+});
+
+describe('Transpose, Identity and Cast without copies on wasm', () => {
+  test('transposes that move only size-1 dimensions', async () => {
+    await expectWasmMatchesCpu('size-1 transposes', () => {
+      const x = randomTensor([3, 1, 4, 5], 120);
+      return [tf.transpose(x, [0, 2, 1, 3]), tf.transpose(x, [1, 0, 2, 3]), tf.transpose(x, [0, 1, 3, 2])];
+    });
+  });
+
+  test('copy-free kernels share the buffer', async () => {
+    await tf.setBackend('wasm');
+    const backend = wasmBackend();
+    const x = randomTensor([4, 5], 121);
+    const dataIdsBefore = backend.numDataIds();
+
+    const copies = [tf.clone(x), tf.cast(x, 'float32'), tf.tidy(() => tf.transpose(tf.reshape(x, [4, 1, 5]), [1, 0, 2]))];
+
+    expect(backend.numDataIds()).toBe(dataIdsBefore);
+    const expected = Array.from(x.dataSync());
+    x.dispose();
+    for (const copy of copies) {
+      expect(Array.from(copy.dataSync())).toEqual(expected);
+    }
+    tf.dispose(copies);
+    expect(backend.numDataIds()).toBe(dataIdsBefore - 1);
+  });
+
+  test('casts to another dtype convert', async () => {
+    await expectWasmMatchesCpu('int32 to float32, float32 to int32 and numbers to bool', () => {
+      const ints = tf.tensor1d([-3, 0, 7], 'int32');
+      const floats = tf.tensor1d([-2.5, 0.25, 7.75]);
+      return [
+        tf.cast(ints, 'float32'),
+        tf.cast(floats, 'int32'),
+        tf.cast(tf.cast(floats, 'bool'), 'float32'),
+        tf.cast(tf.cast(ints, 'bool'), 'int32'),
+      ];
+    });
+  });
+});
+
 interface PoolCase {
   input: [number, number, number, number];
   filter: number;
@@ -474,6 +779,13 @@ describe('tiny conv net on wasm', () => {
           randomTensor([4, 6, 7], 54),
         ]);
         tf.matMul(randomTensor([4, 5, 6], 55), randomTensor([7, 6], 56), false, true);
+        // The SIMD kernel's batched, transposed route, leading-axis sums, slices and copies.
+        tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.matMul(a, b, false, true), 0))([
+          randomTensor([3, 6, 5], 57),
+          randomTensor([3, 7, 5], 58),
+        ]);
+        tf.split(tf.clone(randomTensor([4, 9], 59)), 3, 1);
+        tf.cast(tf.transpose(randomTensor([2, 1, 3], 62), [1, 0, 2]), 'float32');
         tf.grad((x: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, params[0] as tf.Tensor4D, 1, 'valid'))(
           randomTensor([2, 9, 9, 1], 52),
         );
