@@ -79,9 +79,9 @@ export default defineConfig({
       // "504 Outdated Optimize Dep". tfjs-backend-wasm must stay pre-bundled, not excluded,
       // because it imports CommonJS glue code that only pre-bundling converts to ES modules.
       include: [
-        '@tensorflow/tfjs-core',
-        // The browser target of the `#tfjs-gradients` import in package.json.
-        '@tensorflow/tfjs-core/dist/register_all_gradients',
+        // tfjs-core's own CommonJS dependencies, converted to ES modules.
+        '@tensorflow/tfjs-core > long',
+        '@tensorflow/tfjs-core > seedrandom',
         '@tensorflow/tfjs-backend-cpu',
         '@tensorflow/tfjs-backend-webgl',
         '@tensorflow/tfjs-backend-webgpu',
@@ -89,6 +89,10 @@ export default defineConfig({
         'comlink',
         'd3',
       ],
+      // tfjs-core is served as the ES modules it ships. Pre-bundled, it and the gradient
+      // registration that src/models/tf.ts imports first came out as two copies of its
+      // environment, and the worker failed with "Cannot evaluate flag 'DEBUG'".
+      exclude: ['@tensorflow/tfjs-core'],
     },
   },
 });
