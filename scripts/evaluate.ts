@@ -22,7 +22,7 @@
  *        reranking, and the candidate with CLIP's highest cosine to the prompt is the
  *        reranked one. Each set gets promptAccuracy (share the referee classifies as the
  *        prompted digit), fid (FID on referee features against the 10,000 test digits) and
- *        cosineSimilarity (mean CLIP cosine with the prompt); the reranked ones end in
+ *        cosineSimilarity (mean CLIP cosine with the prompt). The reranked ones end in
  *        "Reranked". fidFloor is the FID of 1,000 real training digits, 100 per digit,
  *        against the same test features. The card's `evaluation` records the sampling
  *        settings and seeds.

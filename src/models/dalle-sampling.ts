@@ -17,6 +17,6 @@ export const DALLE_EVAL_SAMPLING = {
   candidates: 8,
 } as const;
 
-/** How `DALLE_EVAL_SAMPLING` was chosen, for the model card. */
+/** The selection procedure behind `DALLE_EVAL_SAMPLING`, for the model card. */
 export const DALLE_SAMPLING_CHOICE =
   'top-k chosen among nine settings (temperature 0.9–1.1, top-k 0–16, top-p 0.8–1) by the FID of 500 samples against 10,000 training digits (the last of the training split), not the test split';

@@ -1,6 +1,6 @@
 /**
  * The diffusion core on its own: schedules, the forward process, the reverse step against
- * DDPM's posterior in closed form, and the samplers driven by an oracle denoiser that knows
+ * DDPM's posterior in closed form, and the samplers driven by an oracle denoiser built from
  * the one clean sample, so that the right sampler must land on it.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -26,7 +26,7 @@ beforeAll(async () => {
 
 const TARGET = [0.2, -0.5, 0.9, 0.0];
 
-/** A denoiser that predicts the noise that leads from TARGET to x_t exactly. */
+/** Builds a denoiser that predicts the noise that leads from TARGET to x_t exactly. */
 function oracle(schedule: NoiseSchedule): Denoiser {
   return (xt, t) =>
     tf.tidy(() => {
@@ -154,7 +154,7 @@ describe('reverse process', () => {
 
   it('DDIM with η = 0 is deterministic', async () => {
     const schedule = makeSchedule('linear', 50);
-    // A denoiser that does not know the answer, so the result depends on the path taken.
+    // A denoiser unrelated to any target, so the result depends on the path taken.
     const shrink: Denoiser = (xt) => tf.mul(xt, 0.5);
     const run = async (seed: number, eta: number) => {
       const result = await sampleDiffusion(schedule, shrink, [2, 3], { method: 'ddim', steps: 10, eta, parameterization: 'epsilon', seed });

@@ -286,7 +286,7 @@ export class ModelHost implements ModelWorkerApi {
     }
   }
 
-  /** The caption tokenizer shipped beside a text model's weights, fetched once. */
+  /** Returns the caption tokenizer shipped beside a text model's weights, fetched once. */
   private tokenizer(name: TextModelName): Promise<BpeTokenizer> {
     let pending = this.tokenizers.get(name);
     if (!pending) {
@@ -299,7 +299,7 @@ export class ModelHost implements ModelWorkerApi {
           throw new ModelWorkerError('checkpoint', `Could not download the ${name} caption vocabulary from ${url}: ${String(error)}. Check the connection and reload.`);
         }
         if (!response.ok) {
-          throw new ModelWorkerError('checkpoint', `The ${name} caption vocabulary is missing: ${url} answered ${response.status}. The site was built without it.`);
+          throw new ModelWorkerError('checkpoint', `The ${name} caption vocabulary is missing: ${url} returned HTTP ${response.status}. Rebuild the site with public/models/${name}/tokenizer.json in place.`);
         }
         try {
           return BpeTokenizer.fromJSON(await response.text());
@@ -818,7 +818,7 @@ export class ModelHost implements ModelWorkerApi {
       if (!(TRAINABLE_MODELS as readonly unknown[]).includes(name)) {
         throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train ${TRAINABLE_MODELS.join(', ')}.`);
       }
-      // What the subject needs besides its own weights is loaded before anything is replaced.
+      // The subject's other inputs load before anything is replaced.
       // The prior reads captions with CLIP's tokenizer, because CLIP embeds them.
       let tokenizer: BpeTokenizer | undefined;
       if (name === 'clip' || name === 'dalle') tokenizer = await this.tokenizer(name);
@@ -1100,7 +1100,7 @@ function reorderRows<T extends Float32Array | Int32Array>(values: T, order: Int3
   return out;
 }
 
-/** Clamps sampling settings into their valid ranges and says, for each one changed, what was used. */
+/** Clamps sampling settings into their valid ranges, with a notice for each changed value. */
 export function clampSampling(request: DalleSampleRequest, imageVocabSize: number): { settings: DalleSampleResult['settings']; notices: string[] } {
   const notices: string[] = [];
   const clamp = (label: string, value: unknown, fallback: number, min: number, max: number, integer: boolean) =>

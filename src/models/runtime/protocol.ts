@@ -56,7 +56,7 @@ export interface PromptToken {
   unknown: boolean;
 }
 
-/** How a caption model reads a prompt; the page shows it beside the prompt box. */
+/** A caption model's reading of a prompt, shown beside the prompt box. */
 export interface PromptReading {
   /** The prompt as given, at most `MAX_PROMPT_CHARACTERS` characters of it. */
   text: string;

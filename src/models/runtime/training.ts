@@ -70,7 +70,7 @@ export interface TrainingPlan {
 }
 
 /**
- * Rescales a model's recipe of `npm run train` to `totalSteps`: learning-rate warm-up (and
+ * Rescales a model's recipe of `npm run train` to `totalSteps`. Learning-rate warm-up (and
  * for the dVAE, τ annealing and the KL ramp) keep their share of the run, so a 500-step run
  * in the browser passes through the same phases as the longer pretrained one. `learningRate`
  * replaces the peak rate, and the final rate keeps its ratio to it.
@@ -101,7 +101,7 @@ export function trainingPlan(recipe: TrainingRecipe, totalSteps: number, learnin
   return plan;
 }
 
-/** The dVAE recipe rescaled to `totalSteps`; see `trainingPlan`. */
+/** Rescales the dVAE recipe to `totalSteps`, as `trainingPlan` does. */
 export function dvaeTrainingPlan(totalSteps: number, learningRate?: number): TrainingPlan {
   return trainingPlan(RECIPES.dvae, totalSteps, learningRate);
 }
@@ -116,7 +116,7 @@ export interface PreviewDigits {
 /** Reads tensors to the CPU and disposes them, failing instead of hanging when the backend is lost. */
 export type ReadTensors = (tensors: tf.Tensor[]) => Promise<(Float32Array | Int32Array)[]>;
 
-/** What a run needs to know about the model it trains. */
+/** The model-specific parts of a training run: loss, preview and preview digits. */
 export interface TrainingSubject {
   readonly name: TrainableModelName;
   readonly params: Params;
@@ -134,7 +134,7 @@ export interface TrainingSubject {
   dispose?(): void;
 }
 
-/** The dVAE: reconstructions of the preview digits and the code usage of the latest batch. */
+/** Builds the dVAE's subject: reconstructions of the preview digits and the code usage of the latest batch. */
 export function dvaeSubject(model: Dvae): TrainingSubject {
   return {
     name: 'dvae',
@@ -198,9 +198,10 @@ const DALLE_PREVIEW_INTERVAL_MS = 3000;
 const DALLE_PREVIEW_SEED = 0;
 
 /**
- * DALL·E-mini: one sample for each prompt "a handwritten <digit>". Sampling 49 positions
- * costs several training steps, so while the run goes a preview is drawn at most every
- * `DALLE_PREVIEW_INTERVAL_MS`; reports between steps (start, pause, single step) always get one.
+ * Builds DALL·E-mini's subject: one sample for each prompt "a handwritten <digit>". Sampling
+ * 49 positions costs several training steps, so while the run goes a preview is drawn at
+ * most every `DALLE_PREVIEW_INTERVAL_MS`. Reports between steps (start, pause, single step)
+ * always get one.
  */
 export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokenizer): TrainingSubject {
   let lastPreviewMs = -Infinity;

@@ -928,7 +928,7 @@ function generateTransposeCopy(scalarCopy: number): GeneratedFunction {
   block.push(...localGet(row(0)), ...localGet(row(1)), ...shuffleFloats([2, 6, 3, 7]), ...localSet(pair(1)));
   block.push(...localGet(row(2)), ...localGet(row(3)), ...shuffleFloats([0, 4, 1, 5]), ...localSet(pair(2)));
   block.push(...localGet(row(2)), ...localGet(row(3)), ...shuffleFloats([2, 6, 3, 7]), ...localSet(pair(3)));
-  // Target row q holds (r0[q], r1[q], r2[q], r3[q]).
+  // Target row q contains (r0[q], r1[q], r2[q], r3[q]).
   const outputs: [number, number, number[]][] = [
     [pair(0), pair(2), [0, 1, 4, 5]],
     [pair(0), pair(2), [2, 3, 6, 7]],
