@@ -32,6 +32,17 @@
  *        dalle) and cosineSimilarity. variationClassKept is the share of decoder variations
  *        of real test digits (same CLIP image embedding, new noise) that the referee gives
  *        the source digit's class.
+ * captioner: on the 10,000 test digits placed with PLACEMENT_TEST_SEED, the accuracy of
+ *        each caption slot (digitAccuracy, thicknessAccuracy, slantAccuracy, sizeAccuracy,
+ *        positionAccuracy), their attribute mean attributeAccuracy, and captionExactMatch.
+ * captions-short, captions-descriptive, captions-blend: 1,000 placed test digits, 100 per
+ *        digit; each generator draws one sample for the descriptive caption measured from
+ *        each digit and one for its short caption. attributeAccuracy is the mean over the
+ *        four attributes of the share of samples whose measured attribute matches the
+ *        prompt (with each attribute's share and allAttributesMatch); promptAccuracy and
+ *        shortPromptAccuracy are the referee's accuracy on the descriptive and short
+ *        prompts' samples after MNIST's normalisation. attributeAccuracyCeiling is the same
+ *        measure for the real digits passed through the dVAE.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -59,6 +70,10 @@ import { evaluateUnclip, UNCLIP_EVAL_SAMPLING } from './lib/unclip-eval';
 import type { Decoder } from '../src/models/decoder';
 import type { Prior } from '../src/models/prior';
 import { readCheckpointDir } from './lib/checkpoint-files';
+import { dvaeAttributeCeiling, evaluateCaptionGenerator, evaluateCaptioner, promptDigits } from './lib/caption-eval';
+import { Captioner } from '../src/models/captioner';
+import { isCaptionGenerator } from '../src/models/caption-ablation';
+import { placeSplit, PLACEMENT_TEST_SEED, type PlacedSplit } from '../src/models/data/attributes';
 
 const root = resolve(import.meta.dirname, '..');
 const BATCH = 500;
@@ -77,10 +92,10 @@ const { values, positionals } = parseArgs({
     'per-digit': { type: 'string', default: String(DEFAULT_PER_DIGIT) },
   },
 });
-const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle', 'unclip'];
+const requested = positionals.length ? positionals : ['classifier', 'dvae', 'clip', 'dalle', 'unclip', 'captioner', 'captions-short', 'captions-descriptive', 'captions-blend'];
 for (const name of requested) {
   if (name !== 'unclip' && (!isModelName(name) || name === 'decoder' || name === 'prior')) {
-    console.error(`Unknown model "${name}": expected classifier, dvae, clip, dalle or unclip (the decoder and prior are evaluated together as unclip).`);
+    console.error(`Unknown model "${name}": expected classifier, dvae, clip, dalle, unclip, captioner, captions-short, captions-descriptive or captions-blend (the decoder and prior are evaluated together as unclip).`);
     process.exit(2);
   }
 }
@@ -296,7 +311,7 @@ async function evaluateUnclipPipeline(referee: Classifier, test: MnistSplit, bac
 function evaluateCommand(name: ModelName | 'unclip'): string {
   let command = `npm run evaluate -- ${name}`;
   if (name === 'dalle' && candidates !== DALLE_EVAL_SAMPLING.candidates) command += ` --candidates ${candidates}`;
-  if ((name === 'dalle' || name === 'unclip') && perDigit !== DEFAULT_PER_DIGIT) command += ` --per-digit ${perDigit}`;
+  if ((name === 'dalle' || name === 'unclip' || isCaptionGenerator(name)) && perDigit !== DEFAULT_PER_DIGIT) command += ` --per-digit ${perDigit}`;
   return command;
 }
 
@@ -331,6 +346,8 @@ async function main() {
   const { handle: refereeHandle, card: refereeCard } = await loadShipped('classifier');
   const referee = refereeHandle.model as Classifier;
 
+  let placedTest: PlacedSplit | undefined;
+  const placed = () => (placedTest ??= placeSplit(test, PLACEMENT_TEST_SEED));
   for (const name of requested as (ModelName | 'unclip')[]) {
     const started = performance.now();
     if (name === 'unclip') {
@@ -344,7 +361,24 @@ async function main() {
         continue;
       }
       const { handle, card } = await loadShipped(name);
-      if (handle.model instanceof DalleMini) {
+      if (handle.model instanceof Captioner) {
+        await writeMetrics(name, card, evaluateCaptioner(handle.model, placed()), backend, test.count, 'test, placed', { placementSeed: PLACEMENT_TEST_SEED });
+      } else if (isCaptionGenerator(name)) {
+        const tokenizer = BpeTokenizer.fromJSON(await readFile(join(modelDir(name), 'tokenizer.json'), 'utf8'));
+        const { handle: dvaeHandle } = await loadShipped('dvae');
+        const dvae = dvaeHandle.model as Dvae;
+        const indices = promptDigits(placed(), perDigit);
+        const metrics = await evaluateCaptionGenerator({ model: handle.model as DalleMini, tokenizer, dvae, referee }, placed(), indices, DALLE_EVAL_SEED);
+        metrics.attributeAccuracyCeiling = dvaeAttributeCeiling(dvae, placed(), indices);
+        dvaeHandle.model.dispose();
+        const { temperature, topK, topP } = DALLE_EVAL_SAMPLING;
+        await writeMetrics(name, card, metrics, backend, indices.length, `test, placed (${perDigit} per digit)`, {
+          placementSeed: PLACEMENT_TEST_SEED,
+          sampling: { temperature, topK, topP },
+          seed: DALLE_EVAL_SEED,
+          prompts: 'the descriptive caption measured from each test digit, and its short caption',
+        });
+      } else if (handle.model instanceof DalleMini) {
         const { metrics, record } = await evaluateDalleModel(handle.model, referee, test);
         await writeMetrics(name, card, metrics, backend, 10 * perDigit, `samples (${perDigit} per digit)`, record);
       } else if (handle.model instanceof Clip) {

@@ -1,7 +1,10 @@
 /**
  * Trains a shipped model in Node and writes its checkpoint and card to public/models/<name>/.
  *
- *   npm run train -- <classifier|dvae|clip|dalle|decoder|prior> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *   npm run train -- <classifier|dvae|clip|dalle|decoder|prior|captioner|captions-short|captions-descriptive|captions-blend> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]
+ *
+ * The captioner and the three caption-ablation generators train on placed digits
+ * (`placeSplit` with `PLACEMENT_SEED`); the generators read the shipped captioner's captions.
  *
  * Progress is saved to .cache/train/<name>/ every `--save-every` steps; running the same
  * command again resumes from there (same seed, same batches), unless `--fresh` is given.
@@ -18,7 +21,7 @@ import { loadIndex, loadSplit, type MnistSplit } from '../src/models/data/mnist'
 import { nodeSource } from '../src/models/data/node-source';
 import { sha256Hex } from '../src/models/data/sha256';
 import { paramCount } from '../src/models/nn';
-import { CLIP_TOKENIZER_VOCAB_SIZE, DALLE_SHIPPED_CONFIG, createModel, isModelName, RECIPES, TITLES, type LossContext, type ModelHandle, type ModelName } from '../src/models/registry';
+import { CAPTION_GENERATOR_CONFIG, CLIP_TOKENIZER_VOCAB_SIZE, DALLE_SHIPPED_CONFIG, createModel, isModelName, RECIPES, TITLES, type LossContext, type ModelHandle, type ModelName } from '../src/models/registry';
 import { Trainer, NonFiniteLossError, type LossTerms } from '../src/models/trainer';
 import type { ModelCard } from '../src/models/card';
 import { Classifier } from '../src/models/classifier';
@@ -28,6 +31,9 @@ import { BpeTokenizer } from '../src/models/text/bpe';
 import { DalleMini } from '../src/models/transformer';
 import { Decoder } from '../src/models/decoder';
 import { Prior } from '../src/models/prior';
+import { Captioner, CAPTION_SLOTS } from '../src/models/captioner';
+import { ABLATION_VOCAB_SIZE, ablationCorpus, isCaptionGenerator } from '../src/models/caption-ablation';
+import { placeSplit, PLACEMENT_SEED, PLACEMENT_TEST_SEED } from '../src/models/data/attributes';
 import { useBackend, type NodeBackend } from './lib/node-backend';
 import { readCheckpointDir, writeCheckpointDir } from './lib/checkpoint-files';
 import { dallePromptAccuracy } from './lib/dalle-eval';
@@ -51,7 +57,7 @@ const { values, positionals } = parseArgs({
 
 const requestedName = positionals[0] ?? '';
 if (!isModelName(requestedName)) {
-  console.error(`Usage: npm run train -- <classifier|dvae|clip|dalle|decoder|prior> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
+  console.error(`Usage: npm run train -- <${Object.keys(RECIPES).join('|')}> [--steps N] [--seed S] [--backend wasm|cpu] [--fresh]. Got "${requestedName}".`);
   process.exit(2);
 }
 const name: ModelName = requestedName;
@@ -123,8 +129,19 @@ async function tryResume(handle: ModelHandle, trainer: Trainer, batcher: Batcher
 }
 
 /** Computes a quick held-out check for the log. `npm run evaluate` computes the card's metrics. */
-function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer: BpeTokenizer | undefined, context: LossContext): string {
+function quickCheck(handle: ModelHandle, test: MnistSplit, tokenizer: BpeTokenizer | undefined, context: LossContext, testAttributes?: Uint8Array): string {
   const batch = sliceBatch(test, 0, 1000);
+  if (handle.model instanceof Captioner) {
+    const { classes } = tf.tidy(() => (handle.model as Captioner).predictSlots(tf.tensor4d(batch.images, [batch.size, 28, 28, 1])));
+    const slots = CAPTION_SLOTS.length;
+    const accuracy = CAPTION_SLOTS.map((slot, k) => {
+      let correct = 0;
+      for (let i = 0; i < batch.size; i++) correct += classes[i * slots + k] === (k === 0 ? batch.labels[i] : testAttributes![i * 4 + k - 1]) ? 1 : 0;
+      return `${slot.name} ${(correct / batch.size).toFixed(3)}`;
+    });
+    return `accuracy on the first ${batch.size} placed test digits: ${accuracy.join(', ')}`;
+  }
+  if (handle.model instanceof DalleMini) return 'samples are scored by `npm run evaluate`';
   if (handle.model instanceof Decoder || handle.model instanceof Prior) {
     // The training loss on held-out digits, at timesteps and noise drawn from a fixed seed.
     const terms = tf.tidy(() => {
@@ -173,7 +190,7 @@ async function main() {
   const backend = await useBackend(values.backend as NodeBackend);
   const source = nodeSource();
   const loadStart = performance.now();
-  const [train, test, index] = await Promise.all([loadSplit(source, 'train'), loadSplit(source, 'test'), loadIndex(source)]);
+  let [train, test, index] = await Promise.all([loadSplit(source, 'train'), loadSplit(source, 'test'), loadIndex(source)]);
   const dataSha256 = await sha256Hex(new TextEncoder().encode(index.splits.train.shards.map((s) => s.sha256).join('\n')));
   console.log(`train ${name}: loaded ${train.count} train and ${test.count} test digits in ${((performance.now() - loadStart) / 1000).toFixed(1)} s; backend ${backend}.`);
 
@@ -185,6 +202,31 @@ async function main() {
   if (name === 'clip') {
     tokenizer = trainCaptionTokenizer(train.labels, seed, CLIP_TOKENIZER_VOCAB_SIZE);
     console.log(`train ${name}: learned a BPE caption tokenizer with ${tokenizer.vocabSize} tokens.`);
+  }
+  let attributes: Uint8Array | undefined;
+  let testAttributes: Uint8Array | undefined;
+  let descriptiveCaptions: string[] | undefined;
+  if (name === 'captioner' || isCaptionGenerator(name)) {
+    const placeStart = performance.now();
+    const placedTrain = placeSplit(train, PLACEMENT_SEED);
+    const placedTest = placeSplit(test, PLACEMENT_TEST_SEED);
+    [train, test, attributes, testAttributes] = [placedTrain.split, placedTest.split, placedTrain.attributes, placedTest.attributes];
+    console.log(`train ${name}: placed and measured ${train.count + test.count} digits in ${((performance.now() - placeStart) / 1000).toFixed(1)} s.`);
+  }
+  if (isCaptionGenerator(name)) {
+    dvae = (await loadShippedModel('dvae')).model as Dvae;
+    const captioner = (await loadShippedModel('captioner')).model as Captioner;
+    descriptiveCaptions = [];
+    for (let start = 0; start < train.count; start += 500) {
+      const batch = sliceBatch(train, start, Math.min(500, train.count - start));
+      const images = tf.tensor4d(batch.images, [batch.size, 28, 28, 1]);
+      const written = captioner.caption(images);
+      images.dispose();
+      descriptiveCaptions.push(...written.map((caption) => caption.text));
+    }
+    // The same seed and captioner always rebuild the same vocabulary, so the three generators share it.
+    tokenizer = BpeTokenizer.train(ablationCorpus(train.labels, descriptiveCaptions, seed), { vocabSize: ABLATION_VOCAB_SIZE });
+    console.log(`train ${name}: the shipped captioner wrote ${descriptiveCaptions.length} captions ("${descriptiveCaptions[0]}"); shared tokenizer of ${tokenizer.vocabSize} tokens.`);
   }
   let clip: Clip | undefined;
   if (name === 'decoder' || name === 'prior') {
@@ -198,8 +240,12 @@ async function main() {
     referee = (await loadShippedModel('classifier')).model as Classifier;
     console.log(`train ${name}: using the shipped dVAE and the CLIP tokenizer (${tokenizer.vocabSize} tokens).`);
   }
-  const handle = createModel(name, seed, name === 'dalle' ? { ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer!.vocabSize } : undefined);
-  const context = { schedule: recipe.schedule, tokenizer, dvae, clip };
+  const handle = createModel(
+    name,
+    seed,
+    name === 'dalle' ? { ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer!.vocabSize } : isCaptionGenerator(name) ? { ...CAPTION_GENERATOR_CONFIG, textVocabSize: tokenizer!.vocabSize } : undefined,
+  );
+  const context: LossContext = { schedule: recipe.schedule, tokenizer, dvae, clip, attributes, descriptiveCaptions };
   const trainer = new Trainer(handle.model.params, handle.lossFunction(seed, context), recipe.trainer);
   const batcher = new Batcher(train, recipe.batchSize, seed, recipe.maxShift);
   const elapsedBefore = await tryResume(handle, trainer, batcher);
@@ -238,7 +284,7 @@ async function main() {
   }
 
   const durationSeconds = elapsedBefore + (performance.now() - runStart) / 1000;
-  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${handle.model instanceof DalleMini ? `prompt accuracy ${(await dallePromptAccuracy(handle.model, dvae!, referee!, tokenizer!, 10)).toFixed(2)} on 100 samples` : quickCheck(handle, test, tokenizer, context)}.`);
+  console.log(`train ${name}: finished ${steps} steps in ${(durationSeconds / 60).toFixed(1)} min; ${name === 'dalle' ? `prompt accuracy ${(await dallePromptAccuracy(handle.model as DalleMini, dvae!, referee!, tokenizer!, 10)).toFixed(2)} on 100 samples` : quickCheck(handle, test, tokenizer, context, testAttributes)}.`);
 
   const trainingFacts = { step: trainer.step, seed };
   const checkpoint = await encodeCheckpoint(name, handle.config, handle.model.params, trainingFacts);

@@ -9,6 +9,8 @@ import type { BpeTokenizer } from './text/bpe';
 import { DalleMini, DEFAULT_TRANSFORMER_CONFIG, transformerShapes, type TransformerConfig } from './transformer';
 import { Decoder, decoderShapes, DEFAULT_DECODER_CONFIG, type DecoderConfig } from './decoder';
 import { DEFAULT_PRIOR_CONFIG, Prior, priorShapes, type PriorConfig } from './prior';
+import { Captioner, captionerShapes, DEFAULT_CAPTIONER_CONFIG, type CaptionerConfig } from './captioner';
+import { ABLATION_TEXT_LENGTH, ABLATION_VOCAB_SIZE, CAPTION_REGIMES, isCaptionGenerator, regimeCaption, type CaptionGeneratorName } from './caption-ablation';
 import type { Batch } from './data/batches';
 import { captionFor } from './data/captions';
 import { deriveSeed } from './data/rng';
@@ -17,7 +19,7 @@ import * as tf from './tf';
 import type { ParamShapes } from './nn';
 import type { LossFunction, TrainerOptions } from './trainer';
 
-export type ModelName = 'classifier' | 'dvae' | 'clip' | 'dalle' | 'decoder' | 'prior';
+export type ModelName = 'classifier' | 'dvae' | 'clip' | 'dalle' | 'decoder' | 'prior' | 'captioner' | CaptionGeneratorName;
 
 export interface TrainingRecipe {
   steps: number;
@@ -28,6 +30,14 @@ export interface TrainingRecipe {
   /** Model-specific schedules (the dVAE's temperature and KL weight). */
   schedule?: DvaeSchedule;
 }
+
+/** The three caption-ablation generators share DALL·E-mini's recipe, with fewer steps. */
+const CAPTION_GENERATOR_RECIPE: TrainingRecipe = {
+  steps: 4000,
+  batchSize: 32,
+  maxShift: 0,
+  trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 4000 } },
+};
 
 export const RECIPES: Record<ModelName, TrainingRecipe> = {
   classifier: {
@@ -56,10 +66,10 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     trainer: { learningRate: { initial: 2e-3, final: 1e-4, warmupSteps: 50, totalSteps: 2000 } },
   },
   decoder: {
-    steps: 5000,
+    steps: 8000,
     batchSize: 32,
     maxShift: 0,
-    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 200, totalSteps: 5000 } },
+    trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 200, totalSteps: 8000 } },
   },
   prior: {
     steps: 4000,
@@ -67,10 +77,22 @@ export const RECIPES: Record<ModelName, TrainingRecipe> = {
     maxShift: 0,
     trainer: { learningRate: { initial: 1e-3, final: 5e-5, warmupSteps: 100, totalSteps: 4000 } },
   },
+  captioner: {
+    steps: 3000,
+    batchSize: 64,
+    maxShift: 0,
+    trainer: { learningRate: { initial: 2e-3, final: 5e-5, warmupSteps: 100, totalSteps: 3000 } },
+  },
+  'captions-short': CAPTION_GENERATOR_RECIPE,
+  'captions-descriptive': CAPTION_GENERATOR_RECIPE,
+  'captions-blend': CAPTION_GENERATOR_RECIPE,
 };
 
 /** DALL·E-mini as shipped: narrower than the module default so it trains in Node in minutes. */
 export const DALLE_SHIPPED_CONFIG: Omit<TransformerConfig, 'textVocabSize'> = { ...DEFAULT_TRANSFORMER_CONFIG, layers: 4, width: 96, heads: 4 };
+
+/** The caption-ablation generators: DALL·E-mini as shipped, with room for descriptive captions. */
+export const CAPTION_GENERATOR_CONFIG: Omit<TransformerConfig, 'textVocabSize'> = { ...DALLE_SHIPPED_CONFIG, textLength: ABLATION_TEXT_LENGTH };
 
 /** BPE vocabulary size for the caption tokenizer that ships with the CLIP checkpoint. */
 export const CLIP_TOKENIZER_VOCAB_SIZE = 256;
@@ -90,11 +112,27 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
   },
   decoder: {
     title: 'unCLIP decoder',
-    description: 'A small U-Net that turns noise into a 28×28 digit by denoising, conditioned on the timestep and a tiny-CLIP image embedding, with the embedding dropped for 10 % of training examples so classifier-free guidance works.',
+    description: 'A small U-Net that turns noise into a 28×28 digit by denoising, conditioned on the timestep and a tiny-CLIP image embedding (a scale and shift in every residual block, and a 7×7 map at the bottleneck), with the embedding dropped for 10 % of training examples so classifier-free guidance works.',
   },
   prior: {
     title: 'unCLIP diffusion prior',
     description: 'A residual MLP that denoises a tiny-CLIP image embedding conditioned on a caption’s CLIP text embedding and predicts the clean embedding directly, as unCLIP’s prior does.',
+  },
+  captioner: {
+    title: 'Captioner',
+    description: 'A small CNN that writes a descriptive caption for a digit (digit, stroke thickness, slant, size and position), trained on captions measured from the pixels of placed MNIST digits; its captions train the descriptive and blended generators.',
+  },
+  'captions-short': {
+    title: 'DALL·E-mini, short captions',
+    description: 'DALL·E-mini trained on placed MNIST digits with short, digit-only captions, the baseline of the caption ablation.',
+  },
+  'captions-descriptive': {
+    title: 'DALL·E-mini, descriptive captions',
+    description: 'DALL·E-mini trained on placed MNIST digits with the captioner’s descriptive synthetic captions only.',
+  },
+  'captions-blend': {
+    title: 'DALL·E-mini, blended captions',
+    description: 'DALL·E-mini trained on placed MNIST digits with 95 % descriptive synthetic captions and 5 % short ones, the blend DALL·E 3 uses.',
   },
   clip: {
     title: 'Tiny CLIP',
@@ -105,9 +143,9 @@ export const TITLES: Record<ModelName, { title: string; description: string }> =
 /** A model instance with what the generic training and checkpoint code needs. */
 export interface ModelHandle {
   name: ModelName;
-  config: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig | DecoderConfig | PriorConfig;
+  config: ClassifierConfig | DvaeConfig | ClipConfig | TransformerConfig | DecoderConfig | PriorConfig | CaptionerConfig;
   shapes: ParamShapes;
-  model: Classifier | Dvae | Clip | DalleMini | Decoder | Prior;
+  model: Classifier | Dvae | Clip | DalleMini | Decoder | Prior | Captioner;
   lossFunction(seed: number, context?: LossContext): LossFunction;
 }
 
@@ -118,6 +156,10 @@ export interface LossContext {
   dvae?: Dvae;
   /** The trained CLIP whose embeddings condition unCLIP's decoder and prior; it is not trained. */
   clip?: Clip;
+  /** Measured attribute indices [count, 4] of the placed training split, for the captioner. */
+  attributes?: Uint8Array;
+  /** The captioner's caption of every placed training digit, for the caption-ablation generators. */
+  descriptiveCaptions?: readonly string[];
 }
 
 /**
@@ -211,7 +253,43 @@ export function createModel(name: ModelName, seed: number, config?: ModelHandle[
       },
     };
   }
-  throw new Error(`Unknown model "${String(name)}": expected one of classifier, dvae, clip, dalle, decoder, prior.`);
+  if (name === 'captioner') {
+    const captionerConfig = (config as CaptionerConfig | undefined) ?? DEFAULT_CAPTIONER_CONFIG;
+    const model = new Captioner(captionerConfig, seed);
+    return {
+      name,
+      config: captionerConfig,
+      shapes: captionerShapes(captionerConfig),
+      model,
+      lossFunction: (_lossSeed, context) => {
+        if (!context?.attributes) throw new Error('Captioner training needs the measured attributes of the placed training digits.');
+        return model.lossFunction(context.attributes);
+      },
+    };
+  }
+  if (isCaptionGenerator(name)) {
+    const generatorConfig = (config as TransformerConfig | undefined) ?? { ...CAPTION_GENERATOR_CONFIG, textVocabSize: ABLATION_VOCAB_SIZE };
+    const model = new DalleMini(generatorConfig, seed);
+    const regime = CAPTION_REGIMES[name];
+    return {
+      name,
+      config: generatorConfig,
+      shapes: transformerShapes(generatorConfig),
+      model,
+      lossFunction: (lossSeed, context) => {
+        if (!context?.tokenizer || !context.dvae) throw new Error('Caption-ablation training needs the shared tokenizer and the trained dVAE.');
+        const descriptive = context.descriptiveCaptions;
+        if (regime !== 'short' && !descriptive) throw new Error(`The ${regime} generator needs the captioner's captions of the training digits.`);
+        return model.lossFunction({
+          dvae: context.dvae,
+          tokenizer: context.tokenizer,
+          captionSeed: lossSeed,
+          captionOf: (index, label, step) => regimeCaption(regime, index, label, step, descriptive ?? [], lossSeed),
+        });
+      },
+    };
+  }
+  throw new Error(`Unknown model "${String(name)}": expected one of ${Object.keys(RECIPES).join(', ')}.`);
 }
 
 export function isModelName(name: string): name is ModelName {

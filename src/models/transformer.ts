@@ -208,6 +208,11 @@ export interface TransformerTrainingData {
   captionSeed: number;
   /** Caption indices k drawn per image, 0 … captionsPerImage−1. Default: one per template. */
   captionsPerImage?: number;
+  /**
+   * Replaces the seeded template captions: the caption of split image `index` (label
+   * `label`) at a training step. The caption-ablation generators train on captions from here.
+   */
+  captionOf?: (index: number, label: number, step: number) => string;
 }
 
 export interface SampleOptions {
@@ -360,7 +365,7 @@ export class DalleMini {
     for (let i = 0; i < batch.size; i++) {
       const index = batch.indices[i];
       const k = deriveSeed(stepSeed, index) % captionsPerImage;
-      const caption = captionFor(batch.labels[i], deriveSeed(captionSeed, index), k);
+      const caption = data.captionOf ? data.captionOf(index, batch.labels[i], step) : captionFor(batch.labels[i], deriveSeed(captionSeed, index), k);
       ids.set(tokenizer.encode(caption, { maxLength: T }).ids, i * T);
     }
     return ids;
