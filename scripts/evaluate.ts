@@ -41,8 +41,8 @@
  *        four attributes of the share of samples whose measured attribute matches the
  *        prompt (with each attribute's share and allAttributesMatch); promptAccuracy and
  *        shortPromptAccuracy are the referee's accuracy on the descriptive and short
- *        prompts' samples after MNIST's normalisation. attributeAccuracyCeiling is the same
- *        measure for the real digits passed through the dVAE.
+ *        prompts' samples after MNIST's normalisation. attributeAccuracyCeiling and
+ *        promptAccuracyCeiling are the same measures for the real digits passed through the dVAE.
  */
 import { parseArgs } from 'node:util';
 import { existsSync } from 'node:fs';
@@ -70,7 +70,7 @@ import { evaluateUnclip, UNCLIP_EVAL_SAMPLING } from './lib/unclip-eval';
 import type { Decoder } from '../src/models/decoder';
 import type { Prior } from '../src/models/prior';
 import { readCheckpointDir } from './lib/checkpoint-files';
-import { dvaeAttributeCeiling, evaluateCaptionGenerator, evaluateCaptioner, promptDigits } from './lib/caption-eval';
+import { dvaeCeilings, evaluateCaptionGenerator, evaluateCaptioner, promptDigits } from './lib/caption-eval';
 import { Captioner } from '../src/models/captioner';
 import { isCaptionGenerator } from '../src/models/caption-ablation';
 import { placeSplit, PLACEMENT_TEST_SEED, type PlacedSplit } from '../src/models/data/attributes';
@@ -369,7 +369,7 @@ async function main() {
         const dvae = dvaeHandle.model as Dvae;
         const indices = promptDigits(placed(), perDigit);
         const metrics = await evaluateCaptionGenerator({ model: handle.model as DalleMini, tokenizer, dvae, referee }, placed(), indices, DALLE_EVAL_SEED);
-        metrics.attributeAccuracyCeiling = dvaeAttributeCeiling(dvae, placed(), indices);
+        Object.assign(metrics, dvaeCeilings(dvae, referee, placed(), indices));
         dvaeHandle.model.dispose();
         const { temperature, topK, topP } = DALLE_EVAL_SAMPLING;
         await writeMetrics(name, card, metrics, backend, indices.length, `test, placed (${perDigit} per digit)`, {

@@ -118,20 +118,23 @@ function refereeLabels(referee: Classifier, pixels: Float32Array, count: number)
 }
 
 /**
- * The attribute accuracy that a perfect generator could reach through the dVAE: real
- * placed test digits, tokenized and decoded, measured against their own descriptive
- * captions. Thickness suffers most, since decoding smooths strokes.
+ * What a perfect generator could reach through the dVAE: real placed test digits,
+ * tokenized and decoded, measured against their own descriptive captions
+ * (attributeAccuracyCeiling) and read by the referee (promptAccuracyCeiling). Thickness
+ * suffers most, since decoding smooths strokes.
  */
-export function dvaeAttributeCeiling(dvae: Dvae, placed: PlacedSplit, indices: Int32Array): number {
+export function dvaeCeilings(dvae: Dvae, referee: Classifier, placed: PlacedSplit, indices: Int32Array): { attributeAccuracyCeiling: number; promptAccuracyCeiling: number } {
   const tally = new AttributeTally();
+  let correct = 0;
   for (let start = 0; start < indices.length; start += CHUNK) {
     const chunk = indices.slice(start, start + CHUNK);
     const batch = gatherBatch(placed.split, chunk);
     const pixels = tf.tidy(() => dvae.reconstruct(tf.tensor4d(batch.images, [batch.size, 28, 28, 1])).dataSync() as Float32Array);
     const measured = measureAll(pixels, batch.size);
     chunk.forEach((index, row) => tally.add(attributesFromIndices(placed.attributes, index * 4), measured[row]));
+    refereeLabels(referee, pixels, batch.size).forEach((label, row) => (correct += label === batch.labels[row] ? 1 : 0));
   }
-  return tally.mean();
+  return { attributeAccuracyCeiling: tally.mean(), promptAccuracyCeiling: correct / indices.length };
 }
 
 export interface GeneratorEvalModels {
@@ -158,8 +161,7 @@ export async function evaluateCaptionGenerator(models: GeneratorEvalModels, plac
   let shortCorrect = 0;
 
   const draw = async (prompts: string[], chunkSeed: number): Promise<Float32Array> => {
-    const textIds = new Int32Array(prompts.length * T);
-    prompts.forEach((prompt, row) => textIds.set(tokenizer.encode(prompt, { maxLength: T }).ids, row * T));
+    const textIds = prompts.map((prompt) => tokenizer.encode(prompt, { maxLength: T }).ids);
     const { tokens } = await model.sample({ textIds, count: prompts.length, seed: chunkSeed, temperature, topK, topP });
     return tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [prompts.length, 7, 7], 'int32')).dataSync() as Float32Array);
   };

@@ -1,20 +1,22 @@
 /**
  * unCLIP's decoder in miniature: a small U-Net that denoises 28×28 digits, conditioned on
- * the timestep and on a CLIP image embedding (Ramesh et al. 2022, "Hierarchical
- * Text-Conditional Image Generation with CLIP Latents", Section 2.1: the embedding is
- * projected and added to the timestep embedding). During training the embedding is
- * replaced by a learned null vector for a share of examples, so classifier-free guidance
- * works at sampling time (the paper drops it 10 % of the time).
+ * the timestep and on a CLIP image embedding. Ramesh et al. 2022 ("Hierarchical
+ * Text-Conditional Image Generation with CLIP Latents", Section 2.1) condition in two ways:
+ * the embedding is projected and added to the timestep embedding, and it is projected into
+ * four extra tokens of context for the decoder's attention. Here the first becomes a
+ * per-block scale and shift of the features, and the second a learned 7×7 map added at the
+ * bottleneck, the spatial analogue of the extra tokens at this size. During training the
+ * embedding is replaced by a learned null embedding for a share of examples, so
+ * classifier-free guidance works at sampling time (the paper drops it 10 % of the time).
  *
  *   x_t [b, 28, 28, 1] in the data range [−1, 1]
  *   → conv → res(c1) ──────────────────────────────────────┐ skip 28×28
  *   → conv stride 2 → res(c2) ──────────────────────┐ skip 14×14
- *   → conv stride 2 → res(c3) → res(c3)   (7×7)     │      │
+ *   → conv stride 2 + embedding map → res(c3) → res(c3)  (7×7)
  *   → upsample → concat → conv → res(c2) ◄───────────┘      │
  *   → upsample → concat → conv → res(c1) ◄──────────────────┘
  *   → conv → ε̂ [b, 28, 28, 1]
  *
- * Every residual block adds the projected (timestep + embedding) vector to its features.
  * There is no normalisation layer: at this depth Adam with warm-up trains it stably, and
  * leaving norms out keeps each step cheap on the wasm backend.
  */
@@ -35,7 +37,7 @@ export interface DecoderConfig {
   /** Diffusion steps T of training. */
   diffusionSteps: number;
   schedule: ScheduleKind;
-  /** Share of training examples whose embedding is replaced by the null vector. */
+  /** Share of training examples whose embedding is replaced by the null embedding. */
   conditionDropout: number;
 }
 
@@ -54,7 +56,8 @@ const TIME_FEATURES = 32;
 function resShapes(name: string, channels: number, embedWidth: number): ParamShapes {
   return {
     ...convShapes(`${name}/conv1`, 3, channels, channels),
-    ...denseShapes(`${name}/emb`, embedWidth, channels),
+    // A scale and a shift per channel.
+    ...denseShapes(`${name}/emb`, embedWidth, 2 * channels),
     ...convShapes(`${name}/conv2`, 3, channels, channels),
   };
 }
@@ -65,8 +68,10 @@ export function decoderShapes(config: DecoderConfig): ParamShapes {
   return {
     ...denseShapes('time1', TIME_FEATURES, e),
     ...denseShapes('time2', e, e),
-    ...denseShapes('cond', config.clipDim, e),
-    'cond_null/w': [1, e],
+    ...denseShapes('cond1', config.clipDim, e),
+    ...denseShapes('cond2', e, e),
+    ...denseShapes('cond_map', config.clipDim, 7 * 7 * c3),
+    'cond_null/w': [1, config.clipDim],
     ...convShapes('in', 3, 1, c1),
     ...resShapes('down1', c1, e),
     ...convShapes('down1_pool', 3, c1, c2),
@@ -132,42 +137,54 @@ export class Decoder {
   }
 
   /**
-   * Computes the conditioning vector of each example: the timestep embedding plus the projected CLIP
-   * embedding, or plus the learned null vector where `keep` is 0. [b, embedWidth].
+   * The embedding each example is conditioned on: its CLIP embedding scaled to unit-variance
+   * components, or the learned null embedding where `keep` is 0 (or everywhere when
+   * `embeddings` is null). [b, clipDim].
    */
-  private conditioning(timesteps: ArrayLike<number>, embeddings: tf.Tensor2D | null, keep: tf.Tensor2D | null): tf.Tensor2D {
-    const p = this.params;
-    const batch = timesteps.length;
-    let time = tf.relu(dense(p, 'time1', timestepFeatures(timesteps)));
-    time = dense(p, 'time2', time);
-    const nullVector = tf.broadcastTo(p['cond_null/w'], [batch, this.config.embedWidth]);
-    if (embeddings === null) return tf.relu(tf.add(time, nullVector)) as tf.Tensor2D;
-    const projected = dense(p, 'cond', embeddings);
-    const condition = keep === null ? projected : tf.add(tf.mul(projected, keep), tf.mul(nullVector, tf.sub(1, keep)));
-    return tf.relu(tf.add(time, condition)) as tf.Tensor2D;
+  private condition(batch: number, embeddings: tf.Tensor2D | null, keep: tf.Tensor2D | null): tf.Tensor2D {
+    const nullEmbedding = tf.broadcastTo(this.params['cond_null/w'], [batch, this.config.clipDim]) as tf.Tensor2D;
+    if (embeddings === null) return nullEmbedding;
+    // CLIP embeddings have unit norm, so each component is about 1/√d; scaling by √d gives
+    // the projections inputs of the size their He initialisation assumes.
+    const scaled = tf.mul(embeddings, Math.sqrt(this.config.clipDim)) as tf.Tensor2D;
+    if (keep === null) return scaled;
+    return tf.add(tf.mul(scaled, keep), tf.mul(nullEmbedding, tf.sub(1, keep))) as tf.Tensor2D;
   }
 
-  private residual(name: string, x: tf.Tensor4D, embedding: tf.Tensor2D): tf.Tensor4D {
+  /** The vector every residual block reads: timestep MLP plus embedding MLP. [b, embedWidth]. */
+  private blockVector(timesteps: ArrayLike<number>, condition: tf.Tensor2D): tf.Tensor2D {
+    const p = this.params;
+    const time = dense(p, 'time2', tf.relu(dense(p, 'time1', timestepFeatures(timesteps))));
+    const embedding = dense(p, 'cond2', tf.relu(dense(p, 'cond1', condition)));
+    return tf.relu(tf.add(time, embedding)) as tf.Tensor2D;
+  }
+
+  /** h ← h·(1 + scale) + shift, with both read from the block vector; then the second conv. */
+  private residual(name: string, x: tf.Tensor4D, vector: tf.Tensor2D): tf.Tensor4D {
     const p = this.params;
     const channels = x.shape[3];
+    const [scale, shift] = tf.split(tf.reshape(dense(p, `${name}/emb`, vector), [-1, 1, 1, 2 * channels]), 2, 3);
     let h = tf.relu(conv(p, `${name}/conv1`, x));
-    h = tf.add(h, tf.reshape(dense(p, `${name}/emb`, embedding), [-1, 1, 1, channels]));
+    h = tf.add(tf.mul(h, tf.add(scale, 1)), shift);
     h = conv(p, `${name}/conv2`, tf.relu(h));
     return tf.add(x, h);
   }
 
   /**
    * Predicted noise ε̂ [b, 28, 28, 1] for x_t [b, 28, 28, 1] at integer `timesteps` [b].
-   * `embeddings` null means unconditional (the null vector); `keep` [b, 1] of 0s and 1s
+   * `embeddings` null means unconditional (the null embedding); `keep` [b, 1] of 0s and 1s
    * mixes both per example during training.
    */
   predictNoise(xt: tf.Tensor4D, timesteps: ArrayLike<number>, embeddings: tf.Tensor2D | null, keep: tf.Tensor2D | null = null): tf.Tensor4D {
     return tf.tidy(() => {
       const p = this.params;
-      const e = this.conditioning(timesteps, embeddings, keep);
+      const c3 = this.config.channels[2];
+      const condition = this.condition(xt.shape[0], embeddings, keep);
+      const e = this.blockVector(timesteps, condition);
+      const map = tf.reshape(dense(p, 'cond_map', condition), [-1, 7, 7, c3]);
       const h1 = this.residual('down1', conv(p, 'in', xt), e); // [b, 28, 28, c1]
       const h2 = this.residual('down2', tf.relu(conv(p, 'down1_pool', h1, 2)), e); // [b, 14, 14, c2]
-      let h = this.residual('mid1', tf.relu(conv(p, 'down2_pool', h2, 2)), e); // [b, 7, 7, c3]
+      let h = this.residual('mid1', tf.add(tf.relu(conv(p, 'down2_pool', h2, 2)), map) as tf.Tensor4D, e); // [b, 7, 7, c3]
       h = this.residual('mid2', h, e);
       h = tf.relu(conv(p, 'up2_merge', tf.concat([upsample2x(h), h2], 3)));
       h = this.residual('up2', h, e); // [b, 14, 14, c2]

@@ -124,6 +124,11 @@ describe('placeDigit and normalizeLikeMnist', () => {
     expect(Math.abs(m.centroidX - 13.5)).toBeLessThanOrEqual(0.5 + 1e-9);
     expect(Math.abs(m.centroidY - 13.5)).toBeLessThanOrEqual(0.5 + 1e-9);
   });
+
+  it('ignores the faint haze a decoder leaves around a digit', () => {
+    const hazy = draw((x, y) => x >= 1 && x < 9 && y >= 1 && y < 11 && (x < 3 || y < 3)).map((v) => Math.max(v, 0.002));
+    expect(measureDigit(normalizeLikeMnist(hazy))!.height).toBe(20);
+  });
 });
 
 describe('captions', () => {

@@ -212,15 +212,15 @@ export function resize(source: ArrayLike<number>, width: number, height: number,
   return out;
 }
 
-/** The ink's bounding box (any pixel above zero), or null for an empty frame. */
-function inkBox(pixels: ArrayLike<number>, offset: number): { top: number; left: number; height: number; width: number } | null {
+/** The bounding box of pixels above `floor`, or null when there are none. */
+function inkBox(pixels: ArrayLike<number>, offset: number, floor = 0): { top: number; left: number; height: number; width: number } | null {
   let top = FRAME;
   let bottom = -1;
   let left = FRAME;
   let right = -1;
   for (let y = 0; y < FRAME; y++) {
     for (let x = 0; x < FRAME; x++) {
-      if (pixels[offset + y * FRAME + x] > 0) {
+      if (pixels[offset + y * FRAME + x] > floor) {
         top = Math.min(top, y);
         bottom = Math.max(bottom, y);
         left = Math.min(left, x);
@@ -268,6 +268,9 @@ export function placeDigit(pixels: ArrayLike<number>, rng: Rng, offset = 0): Flo
   return out;
 }
 
+/** Intensity above which a pixel counts toward the box that `normalizeLikeMnist` rescales. */
+export const NORMALIZE_FLOOR = 0.1;
+
 /**
  * MNIST's own normalisation (LeCun et al. 1998): fit the ink box in 20 × 20 keeping its
  * aspect ratio, then translate by whole pixels so the centre of mass sits at the frame's
@@ -276,7 +279,9 @@ export function placeDigit(pixels: ArrayLike<number>, rng: Rng, offset = 0): Flo
  */
 export function normalizeLikeMnist(pixels: ArrayLike<number>, offset = 0): Float32Array {
   const out = new Float32Array(PIXELS);
-  const box = inkBox(pixels, offset);
+  // A decoder's output is never exactly 0, so the box is taken over pixels above a faint
+  // floor; otherwise it would span the whole frame and nothing would be rescaled.
+  const box = inkBox(pixels, offset, NORMALIZE_FLOOR);
   if (box === null) return out;
   const scale = MNIST_BOX / Math.max(box.height, box.width);
   const width = Math.max(1, Math.round(box.width * scale));
