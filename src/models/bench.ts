@@ -12,17 +12,22 @@
  * Models start from fresh random weights: speed does not depend on the values. The
  * DALL·E-mini and CLIP losses need a caption tokenizer and (DALL·E-mini) a dVAE, so the
  * bench learns a small BPE tokenizer from synthetic labels and uses an untrained dVAE.
+ * unCLIP's decoder and prior are conditioned on CLIP embeddings. The bench feeds them random
+ * unit vectors of the same dimension, so it needs no CLIP checkpoint and runs no CLIP pass.
  */
 import * as tf from './tf';
 import { Classifier, type ClassifierConfig } from './classifier';
 import { Dvae, type DvaeConfig, DEFAULT_DVAE_SCHEDULE } from './dvae';
 import { Clip, DEFAULT_CLIP_CONFIG, trainCaptionTokenizer, type ClipConfig } from './clip';
 import { DalleMini, DEFAULT_TRANSFORMER_CONFIG, IMAGE_TOKENS, type TransformerConfig } from './transformer';
-import { DALLE_SHIPPED_CONFIG } from './registry';
+import { Decoder, decoderShapes, DEFAULT_DECODER_CONFIG, type DecoderConfig } from './decoder';
+import { DEFAULT_PRIOR_CONFIG, Prior, priorShapes, type PriorConfig } from './prior';
+import { samplingTimesteps } from './diffusion';
+import { DALLE_SHIPPED_CONFIG, RECIPES } from './registry';
 import { Trainer, type LossFunction } from './trainer';
 import type { BpeTokenizer } from './text/bpe';
 import type { Batch } from './data/batches';
-import type { Params } from './nn';
+import type { Params, ParamShapes } from './nn';
 
 export interface MatmulResult {
   size: number;
@@ -185,6 +190,98 @@ export function clipForwardFlops(config: ClipConfig, batchSize: number): number 
   return image + text + logits;
 }
 
+/**
+ * Counts multiply-adds per example of every conv and dense layer in `shapes`, by layer name.
+ * A layer is a `<name>/w` with a matching `<name>/b`, as nn.ts's convShapes and denseShapes
+ * create them. A bare `/w`, such as a learned null embedding, is looked up and not
+ * multiplied, so it is left out. A dense layer runs once per example and a conv once per
+ * output pixel, which `outputPixels` gives by layer name. Each layer must run once per pass.
+ */
+function layerMacs(shapes: ParamShapes, outputPixels: (layer: string) => number): Record<string, number> {
+  const macs: Record<string, number> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    if (!name.endsWith('/w')) continue;
+    const layer = name.slice(0, -2);
+    if (!(`${layer}/b` in shapes)) continue;
+    const weights = shape.reduce((a, b) => a * b, 1);
+    macs[layer] = shape.length === 4 ? weights * outputPixels(layer) : weights;
+  }
+  return macs;
+}
+
+/**
+ * Output resolution of the decoder's convs by block, as predictNoise applies them: the
+ * U-Net runs at 28×28, 14×14 and 7×7, and the stride-2 `*_pool` convs output the next
+ * smaller size.
+ */
+const DECODER_CONV_SIZES: Record<string, number> = {
+  in: 28,
+  down1: 28,
+  down1_pool: 14,
+  down2: 14,
+  down2_pool: 7,
+  mid1: 7,
+  mid2: 7,
+  up2_merge: 14,
+  up2: 14,
+  up1_merge: 28,
+  up1: 28,
+  out: 28,
+};
+
+/** Counts multiply-adds per example of each layer of one decoder U-Net pass (`predictNoise`), by layer name. */
+export function decoderLayerMacs(config: DecoderConfig): Record<string, number> {
+  return layerMacs(decoderShapes(config), (layer) => {
+    const block = layer.split('/')[0];
+    const size = DECODER_CONV_SIZES[block];
+    if (size === undefined) throw new Error(`decoderLayerMacs: conv layer "${layer}" has no known output size; add its block to DECODER_CONV_SIZES.`);
+    return size * size;
+  });
+}
+
+/**
+ * Counts FLOPs of one decoder U-Net pass for one example: the timestep and embedding MLPs,
+ * the FiLM projections of every residual block, the 7×7 embedding map and every conv.
+ */
+export function decoderForwardFlops(config: DecoderConfig): number {
+  return 2 * Object.values(decoderLayerMacs(config)).reduce((a, b) => a + b, 0);
+}
+
+/** Counts multiply-adds per example of each dense layer of one prior pass (`predictClean`), by layer name. */
+export function priorLayerMacs(config: PriorConfig): Record<string, number> {
+  return layerMacs(priorShapes(config), (layer) => {
+    throw new Error(`priorLayerMacs: the prior is an MLP, but "${layer}" has a conv-shaped weight.`);
+  });
+}
+
+/** Counts FLOPs of one prior pass (`predictClean`) for one example. */
+export function priorForwardFlops(config: PriorConfig): number {
+  return 2 * Object.values(priorLayerMacs(config)).reduce((a, b) => a + b, 0);
+}
+
+/** Network passes per sampling step: classifier-free guidance at a scale other than 1 adds the unconditional pass. */
+function guidancePasses(guidanceScale: number): number {
+  return guidanceScale === 1 ? 1 : 2;
+}
+
+export interface UnclipSampleSettings {
+  /** Timesteps the prior's sampler visits. */
+  priorSteps: number;
+  /** Prior candidates drawn per caption. */
+  candidates: number;
+  priorGuidance: number;
+  /** Timesteps the decoder's sampler visits. */
+  decoderSteps: number;
+  decoderGuidance: number;
+}
+
+/** Counts FLOPs of one unCLIP sample for one caption: the prior's passes over every candidate, then the decoder's. */
+export function unclipSampleFlops(prior: PriorConfig, decoder: DecoderConfig, settings: UnclipSampleSettings): number {
+  const priorFlops = settings.priorSteps * guidancePasses(settings.priorGuidance) * settings.candidates * priorForwardFlops(prior);
+  const decoderFlops = settings.decoderSteps * guidancePasses(settings.decoderGuidance) * decoderForwardFlops(decoder);
+  return priorFlops + decoderFlops;
+}
+
 // -----------------------------------------------------------------------------------------
 // Workloads
 
@@ -204,7 +301,15 @@ function benchTokenizer(): BpeTokenizer {
   return trainCaptionTokenizer(labels, 1, 256, labels.length, 13);
 }
 
-export type TrainingModel = 'classifier' | 'dvae' | 'dalle' | 'clip';
+/** Random unit vectors [count, dim], standing in for CLIP embeddings, which have unit norm. */
+function randomUnitVectors(count: number, dim: number, seed: number): tf.Tensor2D {
+  return tf.tidy(() => {
+    const values = tf.randomNormal([count, dim], 0, 1, 'float32', seed);
+    return tf.div(values, tf.norm(values, 2, 1, true)) as tf.Tensor2D;
+  });
+}
+
+export type TrainingModel = 'classifier' | 'dvae' | 'dalle' | 'clip' | 'decoder' | 'prior';
 
 interface TrainingSetup {
   params: Params;
@@ -233,6 +338,31 @@ function trainingSetup(model: TrainingModel, batchSize: number, tokenizer: BpeTo
       dispose: () => instance.dispose(),
     };
   }
+  if (model === 'decoder') {
+    const instance = new Decoder(DEFAULT_DECODER_CONFIG, 1);
+    // Random unit vectors in place of the CLIP image embeddings of the batch's images.
+    const embed = (images: tf.Tensor4D) => randomUnitVectors(images.shape[0], instance.config.clipDim, 3);
+    return {
+      params: instance.params,
+      loss: instance.lossFunction(embed, 1),
+      flopsPerStep: 3 * decoderForwardFlops(instance.config) * batchSize,
+      dispose: () => instance.dispose(),
+    };
+  }
+  if (model === 'prior') {
+    const instance = new Prior(DEFAULT_PRIOR_CONFIG, 1);
+    // Random unit vectors in place of the CLIP image and caption embeddings of the batch.
+    const embed = (batch: Batch) => ({
+      images: randomUnitVectors(batch.size, instance.config.clipDim, 3),
+      texts: randomUnitVectors(batch.size, instance.config.clipDim, 4),
+    });
+    return {
+      params: instance.params,
+      loss: instance.lossFunction(embed, 1),
+      flopsPerStep: 3 * priorForwardFlops(instance.config) * batchSize,
+      dispose: () => instance.dispose(),
+    };
+  }
   const dvae = new Dvae(undefined, 1);
   const instance = new DalleMini({ ...DALLE_SHIPPED_CONFIG, textVocabSize: tokenizer.vocabSize }, 1);
   // The loss tokenizes the batch with the dVAE's encoder every step: a forward pass only.
@@ -253,6 +383,8 @@ const TRAINING_NAMES: Record<TrainingModel, string> = {
   dvae: 'dvae training step',
   dalle: 'DALL·E-mini training step',
   clip: 'CLIP training step',
+  decoder: 'unCLIP decoder training step',
+  prior: 'unCLIP prior training step',
 };
 
 /** Median training step time of a fresh model over `steps` steps after `warmup` steps. */
@@ -318,6 +450,86 @@ export async function tokenizeDecodeLatency(dvae: Dvae, batchSize: number, repea
   return workload('dVAE tokenise + decode', batchSize, median(times), gflopPerCall);
 }
 
+/**
+ * Sampler settings of the unCLIP rows: DDIM with η = 0, two prior candidates without
+ * guidance, and decoder guidance 3, which runs the U-Net twice per step.
+ */
+export const UNCLIP_BENCH_SAMPLING = { candidates: 2, priorGuidance: 1, decoderGuidance: 3, eta: 0 } as const;
+
+/** Draws images for `embeddings` with the decoder at the bench settings and waits for the pixels. */
+async function decodeEmbeddings(decoder: Decoder, embeddings: tf.Tensor2D, steps: number, seed: number): Promise<void> {
+  const { images } = await decoder.sample({ embeddings, method: 'ddim', steps, eta: UNCLIP_BENCH_SAMPLING.eta, guidanceScale: UNCLIP_BENCH_SAMPLING.decoderGuidance, seed });
+  try {
+    await settle(images);
+  } finally {
+    images.dispose();
+  }
+}
+
+/**
+ * Measures the median latency of one unCLIP sample for one caption at `steps` DDIM steps,
+ * on fresh default-config weights. The prior draws two image embeddings for a random unit
+ * text embedding and keeps the closer one, then the decoder draws the image from it. The
+ * CLIP text encoder that would embed a real caption is not run. `warmup` untimed runs come first.
+ */
+export async function unclipSamplingLatency(steps: number, repeats: number, warmup = 1): Promise<WorkloadResult> {
+  const prior = new Prior(DEFAULT_PRIOR_CONFIG, 1);
+  const decoder = new Decoder(DEFAULT_DECODER_CONFIG, 2);
+  const text = randomUnitVectors(1, prior.config.clipDim, 5);
+  const { candidates, priorGuidance, eta } = UNCLIP_BENCH_SAMPLING;
+  const times: number[] = [];
+  try {
+    if (prior.config.clipDim !== decoder.config.clipDim) {
+      throw new Error(`The default prior (clipDim ${prior.config.clipDim}) and decoder (clipDim ${decoder.config.clipDim}) embed in different CLIP spaces.`);
+    }
+    for (let i = 0; i < warmup + repeats; i++) {
+      const start = performance.now();
+      const embedding = await prior.sample({ textEmbeddings: text, method: 'ddim', steps, eta, guidanceScale: priorGuidance, candidates, seed: i });
+      try {
+        await decodeEmbeddings(decoder, embedding, steps, i);
+      } finally {
+        embedding.dispose();
+      }
+      if (i >= warmup) times.push(performance.now() - start);
+    }
+  } finally {
+    text.dispose();
+    prior.dispose();
+    decoder.dispose();
+  }
+  const flops = unclipSampleFlops(prior.config, decoder.config, {
+    priorSteps: samplingTimesteps(prior.schedule, steps).length,
+    candidates,
+    priorGuidance,
+    decoderSteps: samplingTimesteps(decoder.schedule, steps).length,
+    decoderGuidance: UNCLIP_BENCH_SAMPLING.decoderGuidance,
+  });
+  return workload(`unCLIP sample (prior + decoder), ${steps} DDIM steps`, 1, median(times), flops / 1e9);
+}
+
+/**
+ * Measures the median latency of the decoder alone drawing `count` images for random unit
+ * embeddings at `steps` DDIM steps with the bench's guidance. `warmup` untimed runs come first.
+ */
+export async function decoderSamplingLatency(count: number, steps: number, repeats: number, warmup = 1): Promise<WorkloadResult> {
+  const decoder = new Decoder(DEFAULT_DECODER_CONFIG, 2);
+  const embeddings = randomUnitVectors(count, decoder.config.clipDim, 6);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < warmup + repeats; i++) {
+      const start = performance.now();
+      await decodeEmbeddings(decoder, embeddings, steps, i);
+      if (i >= warmup) times.push(performance.now() - start);
+    }
+  } finally {
+    embeddings.dispose();
+    decoder.dispose();
+  }
+  const passes = samplingTimesteps(decoder.schedule, steps).length * guidancePasses(UNCLIP_BENCH_SAMPLING.decoderGuidance);
+  const gflopPerCall = (passes * count * decoderForwardFlops(decoder.config)) / 1e9;
+  return workload(`unCLIP decoder sampling, ${steps} DDIM steps`, count, median(times), gflopPerCall);
+}
+
 export interface BackendBench {
   backend: string;
   environment: string;
@@ -327,31 +539,78 @@ export interface BackendBench {
 }
 
 /**
- * Runs every workload on the current backend. `quick` shortens runs and batches for slow
- * backends (cpu) and leaves out sampling without the cache, which recomputes the stream 49
- * times and takes minutes there.
+ * Workload groups that a run can be limited to: `dalle` is the classifier, dVAE, CLIP and
+ * DALL·E-mini rows, `unclip` the decoder and prior rows.
  */
-export async function runBackendBench(environment: string, options: { quick?: boolean } = {}): Promise<BackendBench> {
-  const quick = options.quick ?? false;
-  const matmul = await matmulPeak(quick ? [128, 256] : [128, 256, 512], quick ? 3 : 5);
-  const peakGflops = Math.max(...matmul.map((m) => m.gflops));
+export const WORKLOAD_GROUPS = ['dalle', 'unclip'] as const;
+export type WorkloadGroup = (typeof WORKLOAD_GROUPS)[number];
+
+export function isWorkloadGroup(value: unknown): value is WorkloadGroup {
+  return typeof value === 'string' && (WORKLOAD_GROUPS as readonly string[]).includes(value);
+}
+
+/**
+ * Measures the classifier, dVAE, DALL·E-mini and CLIP rows. `quick` leaves out sampling
+ * without the cache, which recomputes the stream 49 times and takes minutes on cpu.
+ */
+async function dalleWorkloads(quick: boolean): Promise<WorkloadResult[]> {
   const steps = quick ? 1 : 10;
   const warmup = quick ? 1 : 3;
   // A batch-64 dVAE step takes about two minutes on Node's cpu backend, so quick runs use 8.
   const trainingBatch = quick ? 8 : 64;
   const dalleBatch = quick ? 8 : 32;
   const dvae = new Dvae(undefined, 1);
+  try {
+    return [
+      await trainingThroughput('classifier', trainingBatch, steps, warmup),
+      await trainingThroughput('dvae', trainingBatch, steps, warmup),
+      await trainingThroughput('dalle', dalleBatch, steps, warmup),
+      await trainingThroughput('clip', trainingBatch, steps, warmup),
+      await tokenizeDecodeLatency(dvae, 1, quick ? 3 : 10),
+      await tokenizeDecodeLatency(dvae, 16, quick ? 3 : 10),
+      await samplingLatency(true, 16, quick ? 1 : 10),
+      ...(quick ? [] : [await samplingLatency(false, 16, 3)]),
+    ];
+  } finally {
+    dvae.dispose();
+  }
+}
+
+/**
+ * Measures the unCLIP rows: decoder and prior training steps at their training batch sizes,
+ * one full sample at 10, 25 and 50 DDIM steps, and the decoder alone for 16 images. `quick`
+ * uses batches of 4 (decoder) and 32 (prior), times one call of each, and leaves out the
+ * 16-image decoder row.
+ */
+async function unclipWorkloads(quick: boolean): Promise<WorkloadResult[]> {
+  const steps = quick ? 1 : 10;
+  const warmup = quick ? 1 : 3;
+  // Node's cpu backend ran a batch-2 decoder step in 10.7 s of CPU time (0.04 GFLOP/s, on a
+  // 2-core AMD EPYC), so a batch-32 step there would take minutes.
+  const decoderBatch = quick ? 4 : RECIPES.decoder.batchSize;
+  const priorBatch = quick ? 32 : RECIPES.prior.batchSize;
+  const repeats = quick ? 1 : 5;
   const workloads = [
-    await trainingThroughput('classifier', trainingBatch, steps, warmup),
-    await trainingThroughput('dvae', trainingBatch, steps, warmup),
-    await trainingThroughput('dalle', dalleBatch, steps, warmup),
-    await trainingThroughput('clip', trainingBatch, steps, warmup),
-    await tokenizeDecodeLatency(dvae, 1, quick ? 3 : 10),
-    await tokenizeDecodeLatency(dvae, 16, quick ? 3 : 10),
-    await samplingLatency(true, 16, quick ? 1 : 10),
-    ...(quick ? [] : [await samplingLatency(false, 16, 3)]),
+    await trainingThroughput('decoder', decoderBatch, steps, warmup),
+    await trainingThroughput('prior', priorBatch, steps, warmup),
   ];
-  dvae.dispose();
+  for (const samplingSteps of [10, 25, 50]) workloads.push(await unclipSamplingLatency(samplingSteps, repeats));
+  if (!quick) workloads.push(await decoderSamplingLatency(16, 25, 3));
+  return workloads;
+}
+
+/**
+ * Runs the workloads of `groups` (default: all) on the current backend. `quick` shortens
+ * runs and batches for slow backends (cpu).
+ */
+export async function runBackendBench(environment: string, options: { quick?: boolean; groups?: readonly WorkloadGroup[] } = {}): Promise<BackendBench> {
+  const quick = options.quick ?? false;
+  const groups = options.groups ?? WORKLOAD_GROUPS;
+  const matmul = await matmulPeak(quick ? [128, 256] : [128, 256, 512], quick ? 3 : 5);
+  const peakGflops = Math.max(...matmul.map((m) => m.gflops));
+  const workloads: WorkloadResult[] = [];
+  if (groups.includes('dalle')) workloads.push(...(await dalleWorkloads(quick)));
+  if (groups.includes('unclip')) workloads.push(...(await unclipWorkloads(quick)));
   return {
     backend: tf.getBackend(),
     environment,
