@@ -66,7 +66,7 @@ import { DALLE_EVAL_SAMPLING } from '../src/models/rerank';
 import { createModel, isModelName, type ModelHandle, type ModelName } from '../src/models/registry';
 import type { ModelCard } from '../src/models/card';
 import { useBackend, type NodeBackend } from './lib/node-backend';
-import { evaluateUnclip, UNCLIP_EVAL_SAMPLING } from './lib/unclip-eval';
+import { evaluateUnclip, UNCLIP_EVAL_SAMPLING, UNCLIP_SAMPLING_CHOICE } from './lib/unclip-eval';
 import type { Decoder } from '../src/models/decoder';
 import type { Prior } from '../src/models/prior';
 import { readCheckpointDir } from './lib/checkpoint-files';
@@ -296,6 +296,7 @@ async function evaluateUnclipPipeline(referee: Classifier, test: MnistSplit, bac
       backend,
       prompt: 'a handwritten <digit word>',
       sampling: UNCLIP_EVAL_SAMPLING,
+      samplingChoice: UNCLIP_SAMPLING_CHOICE,
       seed: DALLE_EVAL_SEED,
       fid: `Fréchet distance of the referee's ${hidden}-d features against all ${test.count} test digits; fidFloor uses ${10 * perDigit} real training digits, ${perDigit} per digit, the same set as the DALL·E-mini card.`,
       variations: `the first ${Math.max(1, Math.floor(perDigit / UNCLIP_EVAL_SAMPLING.variationsPerSource))} test digits of each class, ${UNCLIP_EVAL_SAMPLING.variationsPerSource} decoder samples each from the digit's own CLIP image embedding`,
