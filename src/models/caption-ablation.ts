@@ -1,8 +1,9 @@
 /**
  * The caption ablation of the "Better captions" chapter: one DALL·E-mini recipe trained
- * three ways, as DALL·E 3 compares captions (Betker et al. 2023, Section 3): on short
- * captions only, on descriptive synthetic captions only, and on a blend of 95 % descriptive
- * and 5 % short captions, the share the paper settles on to keep short prompts working.
+ * three ways, after DALL·E 3's comparison of caption types (Betker et al. 2023, Section 3,
+ * where the baseline is human alt-text): on short captions only, on descriptive synthetic
+ * captions only, and on a blend of 95 % descriptive and 5 % short captions, the share
+ * DALL·E 3 itself trains with (Section 4) so that short prompts keep working.
  *
  * All three see the same placed digits (`placeSplit`) in the same order, and share one
  * BPE vocabulary learned from both kinds of captions, so the captions are the only
@@ -21,7 +22,7 @@ export const CAPTION_REGIMES: Record<CaptionGeneratorName, CaptionRegime> = {
   'captions-blend': 'blend',
 };
 
-/** Share of short captions in the blend: DALL·E 3 trains on 95 % synthetic captions (Betker et al. 2023, Section 3). */
+/** Share of short captions in the blend: DALL·E 3 trains on 95 % synthetic captions (Betker et al. 2023, Section 4). */
 export const BLEND_SHORT_SHARE = 0.05;
 
 /** Vocabulary size of the BPE tokenizer shared by the three generators. */

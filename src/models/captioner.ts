@@ -54,6 +54,20 @@ export interface WrittenCaption {
   confidence: Record<'digit' | AttributeName, number>;
 }
 
+/**
+ * Renders captions from chosen slot classes and their probabilities, both [b, 5] in
+ * `CAPTION_SLOTS` order, as `predictSlots` returns them.
+ */
+export function writeCaptions(classes: ArrayLike<number>, confidence: ArrayLike<number>): WrittenCaption[] {
+  const slots = CAPTION_SLOTS.length;
+  return Array.from({ length: classes.length / slots }, (_, row) => {
+    const digit = classes[row * slots];
+    const attributes = attributesFromIndices(classes, row * slots + 1);
+    const chosen = Object.fromEntries(CAPTION_SLOTS.map((slot, k) => [slot.name, confidence[row * slots + k]])) as WrittenCaption['confidence'];
+    return { digit, attributes, text: descriptiveCaption(digit, attributes), confidence: chosen };
+  });
+}
+
 export class Captioner {
   readonly params: Params;
 
@@ -91,13 +105,7 @@ export class Captioner {
   /** Writes the descriptive caption of each image. */
   caption(images: tf.Tensor4D): WrittenCaption[] {
     const { classes, confidence } = this.predictSlots(images);
-    const slots = CAPTION_SLOTS.length;
-    return Array.from({ length: images.shape[0] }, (_, row) => {
-      const digit = classes[row * slots];
-      const attributes = attributesFromIndices(classes, row * slots + 1);
-      const chosen = Object.fromEntries(CAPTION_SLOTS.map((slot, k) => [slot.name, confidence[row * slots + k]])) as WrittenCaption['confidence'];
-      return { digit, attributes, text: descriptiveCaption(digit, attributes), confidence: chosen };
-    });
+    return writeCaptions(classes, confidence);
   }
 
   /**

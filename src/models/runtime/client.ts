@@ -43,6 +43,8 @@ const API_METHODS = [
   'decodeTokens',
   'classify',
   'testDigits',
+  'placedDigits',
+  'caption',
   'readPrompt',
   'clipEmbed',
   'zeroShot',

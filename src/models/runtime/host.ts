@@ -19,18 +19,21 @@ import {
   unpackCheckpoint,
   type Checkpoint,
 } from '../checkpoint';
+import { CAPTION_GENERATORS, isCaptionGenerator } from '../caption-ablation';
+import { captionerShapes, DEFAULT_CAPTIONER_CONFIG, writeCaptions, type Captioner, type CaptionerConfig } from '../captioner';
 import { classifierShapes, DEFAULT_CLASSIFIER_CONFIG, type Classifier } from '../classifier';
 import { clipShapes, DEFAULT_CLIP_CONFIG, type Clip } from '../clip';
+import { attributesOf, descriptiveCaption, measureDigit, normalizeLikeMnist, placeDigit, PLACEMENT_TEST_SEED, shortCaption } from '../data/attributes';
 import { DIGIT_WORDS } from '../data/captions';
 import { DataError, fetchSource, loadIndex, loadSplit, PIXELS, type DataSource, type MnistSplit } from '../data/mnist';
-import { deriveSeed } from '../data/rng';
+import { deriveSeed, Rng } from '../data/rng';
 import { sha256Hex } from '../data/sha256';
 import { decoderShapes, DEFAULT_DECODER_CONFIG, toDataRange, toPixels, type Decoder, type DecoderConfig } from '../decoder';
 import { makeSchedule, NonFiniteSampleError, qSample, type NoiseSchedule } from '../diffusion';
 import { DEFAULT_DVAE_CONFIG, dvaeShapes, GRID_SIZE, type Dvae } from '../dvae';
 import { paramCount, type ParamShapes } from '../nn';
 import { DEFAULT_PRIOR_CONFIG, priorShapes, type Prior, type PriorConfig } from '../prior';
-import { createModel, DALLE_SHIPPED_CONFIG, TITLES, type ModelHandle } from '../registry';
+import { CAPTION_GENERATOR_CONFIG, createModel, DALLE_SHIPPED_CONFIG, TITLES, type ModelHandle } from '../registry';
 import { rerankWithClip } from '../rerank';
 import { BpeTokenizer } from '../text/bpe';
 import { readPrompt as readPromptWith } from '../text/prompt';
@@ -45,9 +48,11 @@ import {
   MAX_TEMPERATURE,
   MODEL_NAMES,
   ModelWorkerError,
+  type CaptionResult,
   type ClipEmbedRequest,
   type ClipEmbedResult,
   type DalleInspection,
+  type DalleModelName,
   type DalleSampleRequest,
   type DalleSampleResult,
   type DecodeEmbeddingRequest,
@@ -66,6 +71,7 @@ import {
   type LoadedModelInfo,
   type ModelName,
   type ModelWorkerApi,
+  type PlacedDigits,
   type TokenizeResult,
   type TrainingOptions,
   type TrainingProgress,
@@ -267,7 +273,8 @@ export class ModelHost implements ModelWorkerApi {
 
   /**
    * The configuration every checkpoint of `name` must have: the one the site ships. For
-   * DALL·E-mini it depends on the caption vocabulary, which is read first.
+   * DALL·E-mini and the caption-ablation generators it depends on the caption vocabulary
+   * shipped beside the weights, which is read first.
    */
   private async configFor(name: ModelName): Promise<ModelConfig> {
     switch (name) {
@@ -283,6 +290,12 @@ export class ModelHost implements ModelWorkerApi {
         return DEFAULT_DECODER_CONFIG;
       case 'prior':
         return DEFAULT_PRIOR_CONFIG;
+      case 'captioner':
+        return DEFAULT_CAPTIONER_CONFIG;
+      case 'captions-short':
+      case 'captions-descriptive':
+      case 'captions-blend':
+        return { ...CAPTION_GENERATOR_CONFIG, textVocabSize: (await this.tokenizer(name)).vocabSize };
     }
   }
 
@@ -405,6 +418,47 @@ export class ModelHost implements ModelWorkerApi {
     });
   }
 
+  placedDigits(start: number, count: number): Promise<PlacedDigits> {
+    return this.guard(async () => {
+      await this.ready();
+      const test = await this.loadTestSplit();
+      if (!Number.isInteger(start) || !Number.isInteger(count) || start < 0 || count < 1 || count > MAX_IMAGES_PER_CALL || start + count > test.count) {
+        throw new ModelWorkerError(
+          'input',
+          `Placed test digits ${start} to ${start + count - 1} are out of range: ask for 1 to ${MAX_IMAGES_PER_CALL} digits from 0 to ${test.count - 1}.`,
+        );
+      }
+      return placeTestDigits(test, start, count);
+    });
+  }
+
+  caption(images: Float32Array, count: number): Promise<CaptionResult> {
+    return this.guard(async () => {
+      await this.ready();
+      checkImages(images, count);
+      const measurements = Array.from({ length: count }, (_, i) => measureDigit(images, i * PIXELS));
+      const normalized = new Float32Array(count * PIXELS);
+      for (let i = 0; i < count; i++) normalized.set(normalizeLikeMnist(images, i * PIXELS), i * PIXELS);
+
+      const captioner = (await this.model('captioner')).handle.model as Captioner;
+      // Read asynchronously, unlike `Captioner.caption`: synchronous reads block on WebGL and are slow on WebGPU
+      // (tfjs 4.22 warns about them), and `read` fails instead of hanging when the GPU is lost.
+      const outputs = tf.tidy(() => {
+        const logits = captioner.slotLogits(tf.tensor4d(images, [count, 28, 28, 1])); // [count, classes] per slot
+        return [tf.stack(logits.map((l) => tf.argMax(l, 1)), 1), tf.stack(logits.map((l) => tf.max(tf.softmax(l), 1)), 1)]; // [count, 5] each
+      });
+      const [classes, confidence] = await this.read(outputs);
+      const written = writeCaptions(classes, confidence);
+      // The captioner writes a caption for any input, an empty frame included; a blank image has nothing to describe.
+      return {
+        captions: written.map((caption, i) => (measurements[i] === null ? null : caption)),
+        measurements,
+        attributes: measurements.map((m) => (m === null ? null : attributesOf(m))),
+        normalized,
+      };
+    });
+  }
+
   // -------------------------------------------------------------------------------------------
   // Caption models
 
@@ -416,8 +470,8 @@ export class ModelHost implements ModelWorkerApi {
   }
 
   private async readPromptFor(name: TextModelName, text: unknown): Promise<PromptReading> {
-    if (name !== 'clip' && name !== 'dalle') {
-      throw new ModelWorkerError('input', `Unknown caption model "${String(name)}": use clip or dalle.`);
+    if (!(TEXT_MODELS as readonly unknown[]).includes(name)) {
+      throw new ModelWorkerError('input', `Unknown caption model "${String(name)}": use ${TEXT_MODELS.join(', ')}.`);
     }
     if (typeof text !== 'string') {
       throw new ModelWorkerError('input', `A prompt must be text, got ${Object.prototype.toString.call(text)}.`);
@@ -484,11 +538,18 @@ export class ModelHost implements ModelWorkerApi {
     return this.guard(async () => {
       await this.ready();
       if (!request || typeof request !== 'object') throw new ModelWorkerError('input', 'sampleDalle needs a request object with a prompt and settings.');
-      const prompt = await this.readPromptFor('dalle', request.prompt);
+      const modelName = checkDalleModel(request.model);
+      if (request.rerank && modelName !== 'dalle') {
+        throw new ModelWorkerError(
+          'input',
+          `CLIP reranking works only with the model 'dalle', not '${modelName}': the tiny CLIP learned from centred digits with short captions, so it cannot score thickness, slant, size or position. Sample without reranking.`,
+        );
+      }
+      const prompt = await this.readPromptFor(modelName, request.prompt);
       if (prompt.empty) {
         throw new ModelWorkerError('input', 'The prompt is empty. Type a caption such as "a handwritten seven".');
       }
-      const dalle = (await this.model('dalle')).handle.model as DalleMini;
+      const dalle = (await this.model(modelName)).handle.model as DalleMini;
       const dvae = (await this.model('dvae')).handle.model as Dvae;
       const { settings, notices } = clampSampling(request, dalle.config.imageVocabSize);
       notices.push(...promptNotices(prompt));
@@ -527,6 +588,7 @@ export class ModelHost implements ModelWorkerApi {
         clipScores = Float32Array.from(order, (row) => ranked.scores[row]);
       }
       return {
+        model: modelName,
         prompt,
         settings,
         notices,
@@ -1050,6 +1112,12 @@ function shapesOf(name: ModelName, config: ModelConfig): ParamShapes {
       return decoderShapes(config as DecoderConfig);
     case 'prior':
       return priorShapes(config as PriorConfig);
+    case 'captioner':
+      return captionerShapes(config as CaptionerConfig);
+    case 'captions-short':
+    case 'captions-descriptive':
+    case 'captions-blend':
+      return transformerShapes(config as TransformerConfig);
   }
 }
 
@@ -1061,6 +1129,44 @@ function trainingStepOf(checkpoint: Checkpoint): number {
 function trainingSeedOf(checkpoint: Checkpoint): number {
   const seed = checkpoint.manifest.training?.seed;
   return typeof seed === 'number' && Number.isInteger(seed) ? seed : DEFAULT_SEED;
+}
+
+/** Models `readPrompt` serves, each with the tokenizer shipped beside its weights. */
+const TEXT_MODELS = ['clip', 'dalle', ...CAPTION_GENERATORS] as const satisfies readonly TextModelName[];
+
+/** Returns the checkpoint a `sampleDalle` request names: 'dalle' when it names none. */
+function checkDalleModel(model: unknown): DalleModelName {
+  if (model === undefined || model === 'dalle') return 'dalle';
+  if (typeof model === 'string' && isCaptionGenerator(model)) return model;
+  throw new ModelWorkerError('input', `sampleDalle cannot sample "${String(model)}": use dalle, ${CAPTION_GENERATORS.join(', ')}.`);
+}
+
+/**
+ * Places test digits `start` … `start + count − 1` as `placeSplit(test, PLACEMENT_TEST_SEED)`
+ * does: digit i draws from `new Rng(deriveSeed(PLACEMENT_TEST_SEED, i))`, is rounded to
+ * bytes, and is measured as stored. The captions use the true label.
+ */
+function placeTestDigits(test: MnistSplit, start: number, count: number): PlacedDigits {
+  const images = new Float32Array(count * PIXELS);
+  const pixels = new Float32Array(PIXELS);
+  for (let row = 0; row < count; row++) {
+    const index = start + row;
+    for (let p = 0; p < PIXELS; p++) pixels[p] = test.images[index * PIXELS + p] / 255;
+    const placed = placeDigit(pixels, new Rng(deriveSeed(PLACEMENT_TEST_SEED, index)));
+    for (let p = 0; p < PIXELS; p++) images[row * PIXELS + p] = Math.round(placed[p] * 255) / 255;
+  }
+  const labels = Int32Array.from(test.labels.subarray(start, start + count));
+  const measurements = Array.from({ length: count }, (_, row) => measureDigit(images, row * PIXELS));
+  const attributes = measurements.map((m) => (m === null ? null : attributesOf(m)));
+  return {
+    indices: Int32Array.from({ length: count }, (_, row) => start + row),
+    images,
+    labels,
+    measurements,
+    attributes,
+    shortCaptions: Array.from(labels, (label) => shortCaption(label)),
+    descriptiveCaptions: Array.from(labels, (label, row) => (attributes[row] === null ? shortCaption(label) : descriptiveCaption(label, attributes[row]!))),
+  };
 }
 
 function checkCount(count: number): void {

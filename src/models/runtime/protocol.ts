@@ -6,6 +6,9 @@
  * (ink = 1) and all token grids are 7×7 row-major Int32Array values.
  */
 import type { ModelCard } from '../card';
+import type { CaptionGeneratorName } from '../caption-ablation';
+import type { WrittenCaption } from '../captioner';
+import type { DigitAttributes, DigitMeasurements } from '../data/attributes';
 
 /** tfjs backends in preference order. */
 export const BACKEND_NAMES = ['webgpu', 'webgl', 'wasm', 'cpu'] as const;
@@ -40,12 +43,28 @@ export interface BackendInfo {
   probes: BackendProbe[];
 }
 
-export const MODEL_NAMES = ['dvae', 'classifier', 'clip', 'dalle', 'decoder', 'prior'] as const;
+export const MODEL_NAMES = [
+  'dvae',
+  'classifier',
+  'clip',
+  'dalle',
+  'decoder',
+  'prior',
+  'captioner',
+  'captions-short',
+  'captions-descriptive',
+  'captions-blend',
+] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
-/** Models the worker can train: the classifier is the referee and is never trained in the page. */
-export type TrainableModelName = Exclude<ModelName, 'classifier'>;
-/** Models that read captions through the shared BPE tokenizer shipped beside their weights. */
-export type TextModelName = 'clip' | 'dalle';
+/**
+ * Models the worker can train. The classifier is the referee and is never trained in the
+ * page; the captioner and the caption-ablation generators train only with `npm run train`.
+ */
+export type TrainableModelName = Exclude<ModelName, 'classifier' | 'captioner' | CaptionGeneratorName>;
+/** Models that read captions through the BPE tokenizer shipped beside their weights. */
+export type TextModelName = 'clip' | 'dalle' | CaptionGeneratorName;
+/** The DALL·E-mini checkpoints `sampleDalle` draws from: the shipped one and the three caption-ablation generators. */
+export type DalleModelName = 'dalle' | CaptionGeneratorName;
 
 /** One token of an encoded prompt, in stream order, without padding. */
 export interface PromptToken {
@@ -137,11 +156,15 @@ export interface DalleSampleRequest {
   seed: number;
   /** Decode with the key/value cache (default true) or recompute the prefix at every step. */
   useCache?: boolean;
-  /** Score every sample with CLIP against the prompt and return them best first. */
+  /** Score every sample with CLIP against the prompt and return them best first; only for the model 'dalle'. */
   rerank?: boolean;
+  /** The checkpoint to sample (default 'dalle'). Each reads prompts with the tokenizer shipped beside it. */
+  model?: DalleModelName;
 }
 
 export interface DalleSampleResult {
+  /** The checkpoint that drew the samples. */
+  model: DalleModelName;
   prompt: PromptReading;
   /** The settings used, after clamping. */
   settings: { count: number; temperature: number; topK: number; topP: number; seed: number; useCache: boolean; rerank: boolean };
@@ -174,6 +197,37 @@ export interface DalleInspection {
   topProbabilities: Float32Array;
   /** Probability the model gave the code that was drawn at each position, [49]. */
   chosenProbability: Float32Array;
+}
+
+/** The captioner's caption of each image, beside the attributes measured from its pixels. */
+export interface CaptionResult {
+  /** The captioner's caption of each image; null for a blank image (no pixel reaches `INK_THRESHOLD`). */
+  captions: (WrittenCaption | null)[];
+  /** Each image measured from its pixels with `measureDigit`; null for a blank image. */
+  measurements: (DigitMeasurements | null)[];
+  /** The attribute buckets of each measurement (`attributesOf`); null for a blank image. */
+  attributes: (DigitAttributes | null)[];
+  /**
+   * Each image redrawn as MNIST draws its digits (`normalizeLikeMnist`), [count, 28, 28]: the
+   * input the referee classifier was trained on. Blank images stay blank.
+   */
+  normalized: Float32Array;
+}
+
+/** Test digits placed at a new size and position, as the captioner and the caption-ablation generators are evaluated on them. */
+export interface PlacedDigits {
+  /** Index of each digit in the MNIST test split. */
+  indices: Int32Array;
+  /** [count, 28, 28] placed digits in [0, 1], rounded to bytes as `placeSplit` stores them. */
+  images: Float32Array;
+  labels: Int32Array;
+  /** Each placed digit measured from its pixels; null only for a digit with no pixel at `INK_THRESHOLD`. */
+  measurements: (DigitMeasurements | null)[];
+  attributes: (DigitAttributes | null)[];
+  /** "a handwritten seven": the caption alt-text would give. */
+  shortCaptions: string[];
+  /** The descriptive caption measured from the pixels, or the short one where the digit is too faint to measure. */
+  descriptiveCaptions: string[];
 }
 
 /**
@@ -425,8 +479,15 @@ export interface ModelWorkerApi {
   classify(images: Float32Array, count: number): Promise<{ labels: Int32Array; probabilities: Float32Array }>;
   /** `count` test digits starting at `start` (pixels and labels), for pickers. */
   testDigits(start: number, count: number): Promise<{ images: Float32Array; labels: Int32Array }>;
+  /**
+   * `count` test digits from `start`, each placed with `placeDigit` and `PLACEMENT_TEST_SEED`
+   * exactly as `placeSplit` places the test split, with their measurements and both captions.
+   */
+  placedDigits(start: number, count: number): Promise<PlacedDigits>;
+  /** The captioner's descriptive caption of each image, beside the attributes measured from its pixels. */
+  caption(images: Float32Array, count: number): Promise<CaptionResult>;
 
-  /** Reads a prompt as the caption model `name` does: tokens, unknown words, truncation. */
+  /** Reads a prompt as the caption model `name` does (CLIP, DALL·E-mini or a caption-ablation generator): tokens, unknown words, truncation. */
   readPrompt(name: TextModelName, text: string): Promise<PromptReading>;
   /** CLIP embeddings of images and texts, with the logit scale. */
   clipEmbed(request: ClipEmbedRequest): Promise<ClipEmbedResult>;
@@ -436,8 +497,9 @@ export interface ModelWorkerApi {
    */
   zeroShot(images: Float32Array, count: number, template?: string): Promise<ZeroShotResult>;
   /**
-   * Draws image tokens for a prompt and decodes them. `onToken` (optional) is called after
-   * each of the 49 positions with that position and the codes drawn for every sample.
+   * Draws image tokens for a prompt from `request.model` (default 'dalle') and decodes them
+   * with the dVAE. `onToken` (optional) is called after each of the 49 positions with that
+   * position and the codes drawn for every sample.
    */
   sampleDalle(request: DalleSampleRequest, onToken?: (position: number, tokens: Int32Array) => void): Promise<DalleSampleResult>;
   /** Attention of every layer and head and the per-position code distribution for one sample's 49 codes. */

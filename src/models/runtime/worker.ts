@@ -45,6 +45,15 @@ const api: ModelWorkerApi = {
     return Comlink.transfer(result, [result.images.buffer, result.labels.buffer] as ArrayBuffer[]);
   },
 
+  async placedDigits(start, count) {
+    const result = await host.placedDigits(start, count);
+    return Comlink.transfer(result, [result.indices.buffer, result.images.buffer, result.labels.buffer] as ArrayBuffer[]);
+  },
+  async caption(images, count) {
+    const result = await host.caption(images, count);
+    return Comlink.transfer(result, [result.normalized.buffer as ArrayBuffer]);
+  },
+
   readPrompt: (name, text) => host.readPrompt(name, text),
   async clipEmbed(request) {
     const result = await host.clipEmbed(request);
