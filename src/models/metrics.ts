@@ -298,3 +298,187 @@ export function meanCosineSimilarity(a: ArrayLike<number>, b: ArrayLike<number>,
   }
   return total / count;
 }
+
+/** Share of generated samples on the real manifold (precision) and of real samples on the generated one (recall). */
+export interface PrecisionRecall {
+  precision: number;
+  recall: number;
+}
+
+/** Euclidean distance squared between row `i` of `a` and row `j` of `b`, both of width `dim`. */
+function squaredDistance(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number, dim: number): number {
+  let sum = 0;
+  for (let d = 0; d < dim; d++) {
+    const difference = a[i * dim + d] - b[j * dim + d];
+    sum += difference * difference;
+  }
+  return sum;
+}
+
+/**
+ * Squared distance from each of `count` feature vectors to its k-th nearest neighbour among
+ * the others, [count]. A copy of a vector is a neighbour at distance 0, the vector itself is
+ * not. Brute force, O(count² · dim).
+ */
+export function kNearestRadiiSquared(features: ArrayLike<number>, count: number, dim: number, k: number): Float64Array {
+  checkFeatureRows('k-NN radii', features, count, dim);
+  if (!Number.isInteger(k) || k < 1 || k >= count) {
+    throw new Error(`k-NN radii need 1 ≤ k < count, got k = ${k} for ${count} vectors: use more vectors or a smaller k.`);
+  }
+
+  const radii = new Float64Array(count);
+  // The k smallest distances seen so far, ascending; index k − 1 is the k-th nearest.
+  const nearest = new Float64Array(k);
+  for (let i = 0; i < count; i++) {
+    nearest.fill(Number.POSITIVE_INFINITY);
+    for (let j = 0; j < count; j++) {
+      if (j === i) continue;
+      const distance = squaredDistance(features, i, features, j, dim);
+      if (distance >= nearest[k - 1]) continue;
+      let slot = k - 1;
+      while (slot > 0 && nearest[slot - 1] > distance) {
+        nearest[slot] = nearest[slot - 1];
+        slot -= 1;
+      }
+      nearest[slot] = distance;
+    }
+    radii[i] = nearest[k - 1];
+  }
+  return radii;
+}
+
+/**
+ * Share of `queries` rows that fall inside at least one ball of the manifold estimate of
+ * `support`: the ball around each support vector whose radius is that vector's distance to
+ * its k-th nearest support neighbour. A point on a ball's boundary counts as inside.
+ */
+function shareInsideManifold(
+  queries: ArrayLike<number>,
+  queryCount: number,
+  support: ArrayLike<number>,
+  supportCount: number,
+  radiiSquared: Float64Array,
+  dim: number,
+): number {
+  let inside = 0;
+  for (let q = 0; q < queryCount; q++) {
+    for (let s = 0; s < supportCount; s++) {
+      if (squaredDistance(queries, q, support, s, dim) <= radiiSquared[s]) {
+        inside += 1;
+        break;
+      }
+    }
+  }
+  return inside / queryCount;
+}
+
+/**
+ * Precision and recall of a generative model by k-nearest neighbours in feature space
+ * (Kynkäänniemi et al. 2019, "Improved Precision and Recall Metric for Assessing Generative
+ * Models"). Each set's manifold is estimated as the union of balls around its vectors, each
+ * with the radius of that vector's k-th nearest neighbour in its own set. Precision is the
+ * share of generated vectors inside the real manifold, recall the share of real vectors
+ * inside the generated one. The paper uses k = 3, the default here.
+ *
+ * `real` is [realCount, dim] and `generated` [generatedCount, dim], row-major. Both sets
+ * need more than k vectors. Cost: O((realCount + generatedCount)² · dim), brute force.
+ */
+export function precisionRecall(
+  real: ArrayLike<number>,
+  realCount: number,
+  generated: ArrayLike<number>,
+  generatedCount: number,
+  dim: number,
+  k = 3,
+): PrecisionRecall {
+  checkFeatureRows('Precision and recall (real set)', real, realCount, dim);
+  checkFeatureRows('Precision and recall (generated set)', generated, generatedCount, dim);
+
+  const realRadii = kNearestRadiiSquared(real, realCount, dim, k);
+  const generatedRadii = kNearestRadiiSquared(generated, generatedCount, dim, k);
+  return {
+    precision: shareInsideManifold(generated, generatedCount, real, realCount, realRadii, dim),
+    recall: shareInsideManifold(real, realCount, generated, generatedCount, generatedRadii, dim),
+  };
+}
+
+function checkFeatureRows(what: string, features: ArrayLike<number>, count: number, dim: number): void {
+  if (!Number.isInteger(count) || !Number.isInteger(dim) || count < 1 || dim < 1) {
+    throw new Error(`${what} needs count ≥ 1 and dim ≥ 1, got count ${count} and dim ${dim}.`);
+  }
+  if (features.length !== count * dim) {
+    throw new Error(`${what} expected ${count} × ${dim} = ${count * dim} values, got ${features.length}.`);
+  }
+}
+
+/** A confidence interval [lower, upper] for a proportion, with the observed share. */
+export interface ProportionInterval {
+  proportion: number;
+  lower: number;
+  upper: number;
+}
+
+/** Two-sided 95 % standard normal quantile, Φ⁻¹(0.975). */
+export const Z_95 = 1.959963984540054;
+
+/**
+ * Wilson score interval for a binomial proportion (Wilson 1927, "Probable Inference, the Law
+ * of Succession, and Statistical Inference"): the p whose normal-approximation test does not
+ * reject `successes` of `trials` at the level that `z` sets (95 % by default),
+ *
+ *   centre = (p̂ + z²/2n) / (1 + z²/n),   half-width = z / (1 + z²/n) · √(p̂(1 − p̂)/n + z²/4n²).
+ *
+ * Unlike the Wald interval p̂ ± z√(p̂(1 − p̂)/n) it stays inside [0, 1] and does not collapse
+ * to a point at 0 or n successes. With 0 trials the share is NaN and the interval [0, 1],
+ * because no vote constrains p.
+ */
+export function wilsonInterval(successes: number, trials: number, z = Z_95): ProportionInterval {
+  if (!Number.isInteger(trials) || trials < 0 || !Number.isInteger(successes) || successes < 0 || successes > trials) {
+    throw new Error(`Wilson interval needs whole numbers 0 ≤ successes ≤ trials, got ${successes} of ${trials}.`);
+  }
+  if (!(z > 0)) throw new Error(`Wilson interval needs a positive z, got ${z}.`);
+  if (trials === 0) return { proportion: Number.NaN, lower: 0, upper: 1 };
+
+  const n = trials;
+  const share = successes / n;
+  const z2 = z * z;
+  const denominator = 1 + z2 / n;
+  const centre = (share + z2 / (2 * n)) / denominator;
+  const halfWidth = (z / denominator) * Math.sqrt((share * (1 - share)) / n + z2 / (4 * n * n));
+  // At 0 or n successes one bound is exactly 0 or 1 in exact arithmetic, but not in floating point.
+  const lower = successes === 0 ? 0 : Math.max(0, centre - halfWidth);
+  const upper = successes === n ? 1 : Math.min(1, centre + halfWidth);
+  return { proportion: share, lower, upper };
+}
+
+/** Weight w of CLIPScore, which Hessel et al. 2021 chose to rescale the cosines of their CLIP model. */
+export const CLIP_SCORE_WEIGHT = 2.5;
+
+/**
+ * CLIPScore (Hessel et al. 2021, "CLIPScore: A Reference-free Evaluation Metric for Image
+ * Captioning"): the mean over image–text pairs of w · max(cos, 0), given each pair's cosine
+ * similarity between the CLIP image and text embeddings. Negative cosines count as 0.
+ */
+export function clipScore(cosines: ArrayLike<number>, weight = CLIP_SCORE_WEIGHT): number {
+  if (cosines.length === 0) throw new Error('CLIP score needs at least one cosine similarity.');
+  let total = 0;
+  for (let i = 0; i < cosines.length; i++) total += weight * Math.max(cosines[i], 0);
+  return total / cosines.length;
+}
+
+/**
+ * Cosine similarity between the mean vectors of two feature sets ("mean pooling"), [aCount,
+ * dim] and [bCount, dim] row-major. It compares first moments only: any two sets with
+ * proportional means score 1, however different their spread or their members. Returns 0
+ * when either mean is the zero vector.
+ */
+export function meanPooledCosine(a: ArrayLike<number>, aCount: number, b: ArrayLike<number>, bCount: number, dim: number): number {
+  checkFeatureRows('Mean-pooled cosine (first set)', a, aCount, dim);
+  checkFeatureRows('Mean-pooled cosine (second set)', b, bCount, dim);
+
+  const meanA = new Float64Array(dim);
+  const meanB = new Float64Array(dim);
+  for (let row = 0; row < aCount; row++) for (let i = 0; i < dim; i++) meanA[i] += a[row * dim + i] / aCount;
+  for (let row = 0; row < bCount; row++) for (let i = 0; i < dim; i++) meanB[i] += b[row * dim + i] / bCount;
+  return meanCosineSimilarity(meanA, meanB, 1, dim);
+}
