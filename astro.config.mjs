@@ -44,7 +44,15 @@ export default defineConfig({
         },
         {
           label: 'Chapters',
-          items: [{ slug: 'chapters/images-as-tokens' }, { slug: 'chapters/clip' }, { slug: 'chapters/dalle' }, { slug: 'chapters/diffusion' }, { slug: 'chapters/unclip' }],
+          items: [{ slug: 'chapters/images-as-tokens' }, { slug: 'chapters/clip' }, { slug: 'chapters/dalle' }, { slug: 'chapters/diffusion' }, { slug: 'chapters/unclip' }, { slug: 'chapters/better-captions' }, { slug: 'chapters/evaluation' }],
+        },
+        {
+          label: 'Guide',
+          items: [{ slug: 'guide/overview' }, { slug: 'guide/architectures' }, { slug: 'guide/datasets' }, { slug: 'guide/insights' }, { slug: 'guide/glossary' }, { slug: 'guide/bibliography' }],
+        },
+        {
+          label: 'For instructors',
+          items: [{ slug: 'instructors/hosting' }, { slug: 'instructors/authoring' }],
         },
         {
           label: 'About',
@@ -59,10 +67,10 @@ export default defineConfig({
   server: {
     host: '127.0.0.1',
     // Only `astro dev` and `astro preview` send these. A static host sends its own headers.
-    // NOTE: no COOP/COEP headers on purpose. Cross-origin isolation would make tfjs pick its
-    // threaded wasm backend, and its pthread workers failed to start from this project's
-    // bundled module worker ("ReferenceError: e is not defined", tfjs 4.22). Without isolation
-    // tfjs uses single-threaded SIMD wasm, which is what readers get from most static hosts.
+    // NOTE: no COOP/COEP headers on purpose. tfjs 4.22's threaded wasm build failed to start
+    // its pthread workers from this project's bundled module worker ("ReferenceError: e is not
+    // defined"), so src/models/runtime/backend.ts forces the single-threaded SIMD build, and
+    // isolation would change nothing.
     headers: {
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
