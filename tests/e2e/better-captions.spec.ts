@@ -5,7 +5,7 @@ import type { Locator, Page } from '@playwright/test';
 
 import { CAPTION_GENERATORS } from '../../src/models/caption-ablation';
 import { CAPTION_MESSAGES } from '../../src/components/widgets/caption-measures';
-import { DIST_DIR, seriousAxeViolations } from './site';
+import { DIST_DIR, seriousAxeViolations, waitForHydration } from './site';
 import { expect, test } from './fixtures';
 
 const CHAPTER = '/chapters/better-captions/';
@@ -30,6 +30,7 @@ async function openWidget(page: Page, name: WidgetName): Promise<Locator> {
   await page.goto(CHAPTER);
   const widget = page.getByRole('region', { name });
   await widget.scrollIntoViewIfNeeded();
+  await waitForHydration(widget);
   return widget;
 }
 

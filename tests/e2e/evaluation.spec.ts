@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Locator, Page } from '@playwright/test';
 
 import { VOTES_STORAGE_KEY } from '../../src/components/widgets/ab-votes';
-import { seriousAxeViolations } from './site';
+import { seriousAxeViolations, waitForHydration } from './site';
 import { expect, test } from './fixtures';
 
 const CHAPTER = '/chapters/evaluation/';
@@ -24,6 +24,7 @@ async function openWidget(page: Page, name: 'Blind A/B comparison' | 'Metric lab
   await page.goto(CHAPTER);
   const widget = page.getByRole('region', { name, exact: true });
   await widget.scrollIntoViewIfNeeded();
+  await waitForHydration(widget);
   return widget;
 }
 
@@ -76,6 +77,7 @@ test.describe('Evaluation chapter', () => {
     await page.goto(CHAPTER);
     const picker = page.getByRole('combobox', { name: 'Metric' });
     await picker.scrollIntoViewIfNeeded();
+    await waitForHydration(picker);
     const chart = page.locator('.leaderboard-chart svg[role="img"]');
     await expect(chart).toHaveAttribute('aria-label', /^Prompt accuracy, higher is better\./);
 

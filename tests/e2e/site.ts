@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Page } from '@playwright/test';
+import { expect, type Locator, type Page } from '@playwright/test';
 
 /** Base path of the second build that playwright.config.ts serves on its own port. */
 export const BASE_PATH = '/course/';
@@ -70,4 +70,13 @@ export async function seriousAxeViolations(page: Page) {
       help: violation.help,
       targets: violation.nodes.map((node) => node.target.join(' ')),
     }));
+}
+
+/**
+ * Waits until Astro has hydrated the island around `locator`: the island element drops its
+ * `ssr` attribute once its component runs. Before that, clicks and typing reach only the
+ * server-rendered HTML and do nothing.
+ */
+export async function waitForHydration(locator: Locator): Promise<void> {
+  await expect(locator.locator('xpath=ancestor-or-self::astro-island[1]')).not.toHaveAttribute('ssr', { timeout: 60_000 });
 }
