@@ -60,7 +60,7 @@ export function evaluateCaptioner(captioner: Captioner, placed: PlacedSplit): Re
   return metrics;
 }
 
-/** The first `perDigit` placed test digits of each label, in label order. */
+/** Returns the first `perDigit` placed test digits of each label, in label order. */
 export function promptDigits(placed: PlacedSplit, perDigit: number): Int32Array {
   const chosen: number[] = [];
   for (let digit = 0; digit < 10; digit++) {
@@ -118,7 +118,7 @@ function refereeLabels(referee: Classifier, pixels: Float32Array, count: number)
 }
 
 /**
- * What a perfect generator could reach through the dVAE: real placed test digits,
+ * Measures what a perfect generator could reach through the dVAE: real placed test digits,
  * tokenized and decoded, measured against their own descriptive captions
  * (attributeAccuracyCeiling) and read by the referee (promptAccuracyCeiling). Thickness
  * suffers most, since decoding smooths strokes.

@@ -21,7 +21,7 @@ export const UNCLIP_EVAL_SAMPLING = {
   variationsPerSource: 10,
 } as const;
 
-/** How the decoder's guidance scale was chosen, without looking at the test split; the card records it. */
+/** Record of how the decoder's guidance scale was chosen without the test split, copied into the card. */
 export const UNCLIP_SAMPLING_CHOICE =
   'Decoder guidance 1.5 gave the lowest FID among 1, 1.5, 2 and 3 (DDIM, 25 steps, η 0), measured with 500 pipeline samples against 10,000 training digits (indices 50,000–59,999); at guidance 2, η = 1 and 50 steps did not lower it.';
 

@@ -35,7 +35,7 @@ export function isCaptionGenerator(name: string): name is CaptionGeneratorName {
   return (CAPTION_GENERATORS as readonly string[]).includes(name);
 }
 
-/** The short caption of image `index` at a step: one of the digit-only templates, redrawn every step. */
+/** Returns the short caption of image `index` at a step: one of the digit-only templates, redrawn every step. */
 export function shortTrainingCaption(index: number, label: number, step: number, seed: number): string {
   const k = deriveSeed(deriveSeed(seed, step), index) % captionTemplates.length;
   return captionFor(label, deriveSeed(seed, index), k);

@@ -110,7 +110,7 @@ export class Captioner {
 
   /**
    * Sum over slots of the softmax cross-entropy against the measured captions. `attributes`
-   * holds the measured attribute indices [splitCount, 4] of the split the batches come from.
+   * contains the measured attribute indices [splitCount, 4] of the split the batches come from.
    */
   lossFunction(attributes: Uint8Array): LossFunction {
     return (batch: Batch) => {

@@ -151,7 +151,7 @@ export class Decoder {
     return tf.add(tf.mul(scaled, keep), tf.mul(nullEmbedding, tf.sub(1, keep))) as tf.Tensor2D;
   }
 
-  /** The vector every residual block reads: timestep MLP plus embedding MLP. [b, embedWidth]. */
+  /** Computes the vector every residual block reads: timestep MLP plus embedding MLP, [b, embedWidth]. */
   private blockVector(timesteps: ArrayLike<number>, condition: tf.Tensor2D): tf.Tensor2D {
     const p = this.params;
     const time = dense(p, 'time2', tf.relu(dense(p, 'time1', timestepFeatures(timesteps))));

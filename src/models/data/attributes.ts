@@ -148,7 +148,7 @@ export const ATTRIBUTE_VALUES: { readonly [K in AttributeName]: readonly DigitAt
 
 /**
  * Bucket edges: the terciles of the training split after `placeDigit` (seed
- * `PLACEMENT_SEED`), rounded, so each bucket holds about a third of the digits; a unit test
+ * `PLACEMENT_SEED`), rounded, so each bucket contains about a third of the digits; a unit test
  * recomputes them from MNIST. Most handwriting leans a little right, so "upright" is the
  * middle third, 0° to 13°. Position splits the centre of mass 2.5 pixels either side of the
  * frame's centre, horizontally and vertically, into nine regions of similar share.
@@ -160,16 +160,24 @@ export const ATTRIBUTE_THRESHOLDS = {
   positionOffset: 2.5,
 } as const;
 
-const bucket = <T>(value: number, edges: readonly [number, number], names: readonly [T, T, T]): T =>
-  value < edges[0] ? names[0] : value < edges[1] ? names[1] : names[2];
+function bucket<T>(value: number, edges: readonly [number, number], names: readonly [T, T, T]): T {
+  if (value < edges[0]) return names[0];
+  if (value < edges[1]) return names[1];
+  return names[2];
+}
 
 /** Buckets measurements into the attributes a descriptive caption names. */
 export function attributesOf(m: DigitMeasurements): DigitAttributes {
   const t = ATTRIBUTE_THRESHOLDS;
   const offset = t.positionOffset;
   const centre = (FRAME - 1) / 2;
-  const column = m.centroidX < centre - offset ? 0 : m.centroidX > centre + offset ? 2 : 1;
-  const row = m.centroidY < centre - offset ? 0 : m.centroidY > centre + offset ? 2 : 1;
+  const region = (value: number): number => {
+    if (value < centre - offset) return 0;
+    if (value > centre + offset) return 2;
+    return 1;
+  };
+  const column = region(m.centroidX);
+  const row = region(m.centroidY);
   return {
     thickness: bucket(m.thickness, t.thickness, ['thin', 'regular', 'thick']),
     slant: bucket(m.slantDegrees, t.slantDegrees, ['left', 'upright', 'right']),
@@ -212,7 +220,7 @@ export function resize(source: ArrayLike<number>, width: number, height: number,
   return out;
 }
 
-/** The bounding box of pixels above `floor`, or null when there are none. */
+/** Returns the bounding box of pixels above `floor`, or null when there are none. */
 function inkBox(pixels: ArrayLike<number>, offset: number, floor = 0): { top: number; left: number; height: number; width: number } | null {
   let top = FRAME;
   let bottom = -1;
@@ -279,8 +287,8 @@ export const NORMALIZE_FLOOR = 0.1;
  */
 export function normalizeLikeMnist(pixels: ArrayLike<number>, offset = 0): Float32Array {
   const out = new Float32Array(PIXELS);
-  // A decoder's output is never exactly 0, so the box is taken over pixels above a faint
-  // floor; otherwise it would span the whole frame and nothing would be rescaled.
+  // A decoder's output is never exactly 0. The box is therefore taken over pixels above a
+  // faint floor, because otherwise it would span the whole frame and nothing would be rescaled.
   const box = inkBox(pixels, offset, NORMALIZE_FLOOR);
   if (box === null) return out;
   const scale = MNIST_BOX / Math.max(box.height, box.width);
@@ -359,7 +367,7 @@ export interface AttributeConflict {
 export interface AttributeReading {
   /** The digit named by word or numeral, or null when none or more than one is named. */
   digit: number | null;
-  /** The attributes the prompt asks for; an attribute named twice with different values is left out. */
+  /** Attributes the prompt names. An attribute named twice with different values is left out. */
   attributes: Partial<DigitAttributes>;
   conflicts: AttributeConflict[];
 }
