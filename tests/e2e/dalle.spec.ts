@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+
 import type { Locator, Page } from '@playwright/test';
 
 import { seriousAxeViolations } from './site';
@@ -283,6 +285,36 @@ test.describe('DALL·E trainer', () => {
     await load.click();
 
     await expect(trainer.getByText(/^Loaded the pretrained weights: trained for \d+ steps\./)).toBeVisible({ timeout: MODEL_TIMEOUT_MS });
+    await expect(trainer.getByRole('img', { name: /^Sample for “a handwritten / })).toHaveCount(10);
+    await expect(trainer.getByRole('button', { name: 'Train from loaded weights' })).toBeVisible();
+  });
+
+  test('downloaded weights upload again', async ({ page }) => {
+    const trainer = await openWidget(page, 'DALL·E trainer');
+    const train = trainer.getByRole('button', { name: 'Train', exact: true });
+    await expect(train).toBeEnabled({ timeout: MODEL_TIMEOUT_MS });
+    // A run of two steps ends on its own.
+    await trainer.getByLabel('Steps', { exact: true }).fill('2');
+    await trainer.getByLabel('Batch size', { exact: true }).fill('4');
+    await train.click();
+    await expect(trainer.getByTestId('training-state')).toHaveText('finished', { timeout: TRAINING_TIMEOUT_MS });
+    await expect(trainer.getByTestId('training-step')).toHaveText('2');
+
+    const downloading = page.waitForEvent('download');
+    await trainer.getByRole('button', { name: 'Download' }).click();
+    const download = await downloading;
+    const fileName = download.suggestedFilename();
+    expect(fileName).toMatch(/^dalle-step2-\d{4}-\d{2}-\d{2}\.udalle$/);
+    await expect(trainer.getByText(`Downloaded ${fileName}`)).toBeVisible();
+    const bytes = await readFile(await download.path());
+
+    await trainer.getByRole('button', { name: 'Reset' }).click();
+    await expect(trainer.getByTestId('training-step')).toHaveText('0');
+
+    await trainer.getByLabel('Upload a DALL·E-mini checkpoint file (.udalle)').setInputFiles({ name: fileName, mimeType: 'application/octet-stream', buffer: bytes });
+    await expect(trainer.getByText(`Loaded ${fileName}: trained for 2 steps.`)).toBeVisible({ timeout: MODEL_TIMEOUT_MS });
+    await expect(trainer.getByTestId('training-step')).toHaveText('2');
+    await expect(trainer.getByTestId('training-state')).toHaveText('weights loaded, not training');
     await expect(trainer.getByRole('img', { name: /^Sample for “a handwritten / })).toHaveCount(10);
     await expect(trainer.getByRole('button', { name: 'Train from loaded weights' })).toBeVisible();
   });

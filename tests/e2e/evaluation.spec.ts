@@ -89,6 +89,37 @@ test.describe('Evaluation chapter', () => {
     }
   });
 
+  test('leaderboard reference markers leave value labels readable', async ({ page }) => {
+    await page.goto(CHAPTER);
+    const picker = page.getByRole('combobox', { name: 'Metric' });
+    await picker.scrollIntoViewIfNeeded();
+    await waitForHydration(picker);
+    const chart = page.locator('.leaderboard-chart svg[role="img"]');
+
+    for (const label of ['Prompt accuracy', 'FID', 'Attribute accuracy']) {
+      await picker.selectOption({ label });
+      await expect(chart).toHaveAttribute('aria-label', new RegExp(`^${label},`));
+      const markers = await chart.locator('line.reference').count();
+      expect(markers, `${label} draws its reference marker`).toBeGreaterThan(0);
+      // Each marker against every value label of its row, in screen pixels.
+      const overlaps = await chart.evaluate((svg) => {
+        const found: string[] = [];
+        for (const row of svg.querySelectorAll('g.row')) {
+          const marker = row.querySelector('line.reference');
+          if (!marker) continue;
+          const line = marker.getBoundingClientRect();
+          for (const text of row.querySelectorAll('text.value')) {
+            const box = text.getBoundingClientRect();
+            const crosses = line.right > box.left && line.left < box.right && line.bottom > box.top && line.top < box.bottom;
+            if (crosses) found.push(`${row.getAttribute('data-model')}: ${text.textContent}`);
+          }
+        }
+        return found;
+      });
+      expect(overlaps, `${label}: markers crossing value labels`).toEqual([]);
+    }
+  });
+
   test('A/B vote by keyboard updates the counts', async ({ page }) => {
     const widget = await openWidget(page, 'Blind A/B comparison');
     await waitForPair(widget);

@@ -91,14 +91,6 @@ test.describe('instructor pages', () => {
 });
 
 test.describe('embed pages', () => {
-  test('index lists every widget', async ({ page }) => {
-    await page.goto('/embed/');
-
-    for (const name of ['dalle-generator', 'diffusion-sampler', 'clip-zero-shot', 'dvae-tokenizer']) {
-      await expect(page.locator(`a[href="/embed/${name}/"]`).first()).toBeVisible();
-    }
-  });
-
   test('DALL·E embed locks prompt and seed', async ({ page }) => {
     const generator = await openGenerator(page, '/embed/dalle-generator/?dalle.prompt=a%20thick%20seven&lock=prompt,seed');
 

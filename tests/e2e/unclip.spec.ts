@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import type { Locator, Page } from '@playwright/test';
@@ -258,6 +259,62 @@ test.describe('unCLIP trainer', () => {
 
     await expect(trainer.getByRole('img', { name: /^Decoder training loss by step\. Latest values: Decoder loss/ })).toBeVisible();
     await expect(trainer.getByRole('img', { name: 'Preview digit 1, decoded from its embedding' })).toBeVisible({ timeout: TRAINING_TIMEOUT_MS });
+  });
+
+  /** Sets the chosen model's next run, which ends on its own after `steps` steps. */
+  async function setRun(trainer: Locator, steps: number, batchSize: number): Promise<void> {
+    await trainer.getByLabel('Steps', { exact: true }).fill(String(steps));
+    await trainer.getByLabel('Batch size', { exact: true }).fill(String(batchSize));
+  }
+
+  test('saved prior weights survive a page reload', async ({ page }) => {
+    const trainer = await openTrainer(page);
+    await setRun(trainer, 3, 8);
+    await trainer.getByRole('button', { name: 'Start' }).click();
+    await expect(trainer.getByTestId('training-state')).toHaveText('finished', { timeout: TRAINING_TIMEOUT_MS });
+    await trainer.getByRole('button', { name: 'Save in this browser' }).click();
+    await expect(trainer.getByText('Saved the weights of step 3 in this browser')).toBeVisible();
+
+    await page.reload();
+    const reloaded = page.getByRole('region', { name: 'unCLIP trainer' });
+    await reloaded.scrollIntoViewIfNeeded();
+    await expect(reloaded.getByText('Saved prior weights in this browser: step 3,')).toBeVisible({ timeout: MODEL_TIMEOUT_MS });
+    await expect(reloaded.getByTestId('training-step')).toHaveText('0');
+
+    await reloaded.getByRole('button', { name: 'Load saved' }).click();
+    await expect(reloaded.getByText('Loaded the weights saved in this browser: trained for 3 steps.')).toBeVisible({ timeout: MODEL_TIMEOUT_MS });
+    await expect(reloaded.getByTestId('training-step')).toHaveText('3');
+    await expect(reloaded.getByTestId('training-state')).toHaveText('weights loaded, not training');
+    const cosines = reloaded.getByRole('table', { name: /^Cosine between the prior's prediction .*, step 3$/ });
+    await expect(cosines.getByRole('row')).toHaveCount(11);
+
+    // Training continues from the loaded weights, and the counter continues from their step.
+    await setRun(reloaded, 2, 8);
+    await reloaded.getByRole('button', { name: 'Start from loaded weights' }).click();
+    await expect(reloaded.getByTestId('training-state')).toHaveText('finished', { timeout: TRAINING_TIMEOUT_MS });
+    await expect(reloaded.getByTestId('training-step')).toHaveText('5');
+  });
+
+  test('decoder file uploaded into the prior is rejected', async ({ page }) => {
+    const trainer = await openTrainer(page);
+    await trainer.getByRole('button', { name: 'Decoder' }).click();
+    await setRun(trainer, 1, 2);
+    await trainer.getByRole('button', { name: 'Start' }).click();
+    await expect(trainer.getByTestId('training-state')).toHaveText('finished', { timeout: TRAINING_TIMEOUT_MS });
+    const downloading = page.waitForEvent('download');
+    await trainer.getByRole('button', { name: 'Download' }).click();
+    const download = await downloading;
+    expect(download.suggestedFilename()).toMatch(/^decoder-step1-.*\.udalle$/);
+    const bytes = await readFile(await download.path());
+
+    await trainer.getByRole('button', { name: 'Prior' }).click();
+    await expect(trainer.getByRole('button', { name: 'Prior' })).toHaveAttribute('aria-pressed', 'true');
+    await trainer.getByLabel('Upload a checkpoint file (.udalle) of the chosen unCLIP model').setInputFiles({ name: 'decoder.udalle', mimeType: 'application/octet-stream', buffer: bytes });
+
+    await expect(trainer.getByRole('alert')).toHaveText(/The checkpoint could not be loaded\. .*decoder\.udalle is for model "decoder", this widget needs "prior"/);
+    await expect(trainer.getByTestId('training-step')).toHaveText('0');
+    await expect(trainer.getByTestId('training-state')).toHaveText('not started');
+    await expect(trainer.getByText(/^Loaded /)).toHaveCount(0);
   });
 });
 

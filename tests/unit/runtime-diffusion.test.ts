@@ -159,6 +159,14 @@ describe('forwardNoise', () => {
     expect(maxAbsDifference(other.noisy, first.noisy)).toBeGreaterThan(0.1);
   });
 
+  it('repeats for seed 0 too', async () => {
+    // tfjs reads a seed of 0 as no seed at all; the host must not pass it on as is.
+    const request = { images: digits.images.slice(0, PIXELS), count: 1, timesteps: [100], seed: 0 };
+    const first = await host.forwardNoise(request);
+    const again = await host.forwardNoise(request);
+    expect(again.noisy).toEqual(first.noisy);
+  });
+
   it('rejects bad timesteps and seeds', async () => {
     const request = { images: digits.images.slice(0, 2 * PIXELS), count: 2, timesteps: [1], seed: 1 };
     for (const timesteps of [[T], [-1], [1.5], [1, 2, 3]]) {

@@ -243,6 +243,16 @@ describe('checkPreset', () => {
     expect(checked.notes).toHaveLength(2);
   });
 
+  it('takes true and false for an on/off setting only', () => {
+    const schema = { rerank: { kind: 'enum', values: ['false', 'true'] }, method: SCHEMA.method } as const satisfies UrlSchema;
+
+    expect(checkPreset({ rerank: true }, schema)).toEqual({ values: { rerank: 'true' }, notes: [] });
+    expect(checkPreset({ rerank: false }, schema).values).toEqual({ rerank: 'false' });
+    const checked = checkPreset({ method: false }, schema);
+    expect(checked.values).toEqual({});
+    expect(checked.notes[0]).toContain('Preset value method has the wrong type (boolean');
+  });
+
   it('missing preset gives nothing', () => {
     expect(checkPreset(undefined, SCHEMA)).toEqual({ values: {}, notes: [] });
   });

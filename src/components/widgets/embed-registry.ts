@@ -7,41 +7,16 @@
  * widgets read their settings from here, so a setting added to a schema is accepted in links,
  * presets and `lock` lists at once.
  */
-import type { Component } from 'svelte';
-
 import { config as dalleConfig } from '../../../public/models/dalle/card.json';
 import { config as decoderConfig } from '../../../public/models/decoder/card.json';
 import { MAX_GUIDANCE_SCALE, MAX_PROMPT_CHARACTERS, MAX_TEMPERATURE } from '../../models/runtime/protocol';
 import { CLIP_TEMPLATE_CHOICES } from './clip-templates';
-import type { IntegerParam, UrlSchema } from './url-state';
+import { CAPTION_EMBEDS } from './embeds/captions';
+import { DIFFUSION_EMBEDS } from './embeds/diffusion';
+import { SEED, TEST_DIGIT, type EmbedWidget, type WidgetUrlState } from './embeds/params';
+import { TRAINER_EMBEDS } from './embeds/trainers';
 
-/** Seeds the model worker accepts: unsigned 32-bit integers. */
-const SEED: IntegerParam = { kind: 'integer', min: 0, max: 0xffffffff };
-
-/** Digits in the MNIST test split that the digit pickers page through. */
-export const TEST_SPLIT_SIZE = 10_000;
-
-/** An MNIST test digit by the number the pickers' labels show: "Test digit 1" is the first of the split. */
-const TEST_DIGIT: IntegerParam = { kind: 'integer', min: 1, max: TEST_SPLIT_SIZE };
-
-/**
- * Returns the 0-based index of the first test digit in the picker strip that shows the test
- * digit at `index`, counting strips of `stripSize` from `firstTestDigit` as the pickers'
- * "More digits" button does, kept inside the test split. A link's `testDigit` opens the strip
- * that contains it.
- */
-export function testStripStart(index: number, firstTestDigit: number, stripSize: number): number {
-  const stripStart = firstTestDigit + Math.floor((index - firstTestDigit) / stripSize) * stripSize;
-  return Math.min(Math.max(0, stripStart), TEST_SPLIT_SIZE - stripSize);
-}
-
-/** The URL prefix and settings of one widget. */
-export interface WidgetUrlState<Schema extends UrlSchema = UrlSchema> {
-  /** Parameters are named `<prefix>.<setting>`, e.g. `dalle.seed`. */
-  prefix: string;
-  /** Settings a link or a preset may set; their names are also the controls a page may lock. */
-  schema: Schema;
-}
+export { SEED, TEST_DIGIT, TEST_SPLIT_SIZE, testStripStart, type EmbeddableProps, type EmbedWidget, type WidgetUrlState } from './embeds/params';
 
 /**
  * DalleGenerator. Top-k's maximum is the shipped DALL·E-mini's image vocabulary size, the
@@ -96,27 +71,10 @@ export const DVAE_TOKENIZER_STATE = {
   },
 } as const satisfies WidgetUrlState;
 
-/** Props that every embeddable widget accepts, besides its own `preset`. */
-export interface EmbeddableProps {
-  /** Controls shown but disabled, with a hint; names are the widget's settings. Unknown names get a note. */
-  locked?: readonly string[];
-  /** Prefix of the widget's URL parameters, or null to neither read nor write the URL. */
-  urlPrefix?: string | null;
-}
-
-export interface EmbedWidget {
-  /** Heading of the embed page. */
-  title: string;
-  /** One sentence under the heading: what the widget does. */
-  description: string;
-  /** The chapter that explains the widget, as a path under the site's base. */
-  chapterPath: string;
-  chapterTitle: string;
-  state: WidgetUrlState;
-  load: () => Promise<{ default: Component<EmbeddableProps> }>;
-}
-
-/** Embeddable widgets by the name in their embed URL, `/embed/<name>/`. */
+/**
+ * Embeddable widgets by the name in their embed URL, `/embed/<name>/`, in the order the embed
+ * index lists them: the four above, then each chapter group from `./embeds/`.
+ */
 export const EMBED_WIDGETS = {
   'dalle-generator': {
     title: 'DALL·E-mini, one token at a time',
@@ -150,6 +108,9 @@ export const EMBED_WIDGETS = {
     state: DVAE_TOKENIZER_STATE,
     load: () => import('./DvaeTokenizer.svelte'),
   },
+  ...TRAINER_EMBEDS,
+  ...DIFFUSION_EMBEDS,
+  ...CAPTION_EMBEDS,
 } as const satisfies Record<string, EmbedWidget>;
 
 export type EmbedWidgetName = keyof typeof EMBED_WIDGETS;

@@ -140,10 +140,13 @@ export function checkText(spec: ParamSpec, raw: string, name: string): { value?:
 
 /**
  * Checks one value given as a JavaScript value (an instructor's preset in MDX). Accepts
- * the value's own type, and also text in the form a URL would carry it.
+ * the value's own type, text in the form a URL would carry it, and `true` or `false` for an
+ * on/off setting (an enum of 'false' and 'true').
  */
 export function checkValue(spec: ParamSpec, raw: unknown, name: string): { value?: number | string; note?: string } {
   if (typeof raw === 'string') return checkText(spec, raw, name);
+  // An on/off setting is the enum 'false' | 'true' in a link; in MDX, `true` is the natural way to write it.
+  if (typeof raw === 'boolean' && spec.kind === 'enum' && spec.values.includes(String(raw))) return { value: String(raw) };
   if (typeof raw !== 'number' || spec.kind === 'string' || spec.kind === 'enum') {
     return { note: `${name} has the wrong type (${typeof raw}; expected ${describeParam(spec)}), so it was ignored.` };
   }
@@ -334,4 +337,23 @@ export function replacePageUrlState<Schema extends UrlSchema>(prefix: string, sc
   url.search = query === '' ? '' : `?${query}`;
   window.history.replaceState(window.history.state, '', url);
   return url.href;
+}
+
+/**
+ * The starting values of a widget in the page: its preset, its locks and, unless `urlPrefix`
+ * is null, the current page URL's parameters under that prefix. Every lockable control is
+ * a setting of `schema`. Call it in the browser only (on mount), because it reads the URL.
+ */
+export function readWidgetState<Schema extends UrlSchema>(
+  schema: Schema,
+  props: { preset?: Readonly<Record<string, unknown>>; locked?: readonly string[]; urlPrefix: string | null },
+): InitialState<Schema> {
+  return mergeInitialState({
+    schema,
+    controls: Object.keys(schema),
+    preset: props.preset,
+    locked: props.locked,
+    search: props.urlPrefix === null ? null : window.location.search,
+    prefix: props.urlPrefix ?? '',
+  });
 }

@@ -36,9 +36,9 @@ export class Rng {
     return Math.floor(this.next() * maxExclusive);
   }
 
-  /** Draws a fresh 31-bit seed for a tfjs random op (tfjs seeds are plain numbers). */
+  /** Draws a fresh 31-bit seed for a tfjs random op (tfjs seeds are plain numbers), never 0: see `tfjsSeed`. */
   seed(): number {
-    return this.int(0x7fffffff);
+    return tfjsSeed(this.int(0x7fffffff));
   }
 
   /** Standard normal sample (Box–Muller). */
@@ -68,5 +68,15 @@ export function deriveSeed(seed: number, counter: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);
   h ^= h >>> 15;
-  return (h >>> 0) & 0x7fffffff;
+  return tfjsSeed((h >>> 0) & 0x7fffffff);
+}
+
+/**
+ * Zero as a tfjs seed would mean no seed: tfjs 4.22's random ops (randomNormal, randomUniform)
+ * take `seed ? seed : Math.random()`, so a seed of 0 gives different numbers on every call.
+ * Every seed that reaches a tfjs random op passes through here. Zero becomes 2^32, a number
+ * no unsigned 32-bit seed equals, and every other seed is returned unchanged.
+ */
+export function tfjsSeed(seed: number): number {
+  return seed === 0 ? 2 ** 32 : seed;
 }

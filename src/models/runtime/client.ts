@@ -59,6 +59,7 @@ const API_METHODS = [
   'resumeTraining',
   'stepTraining',
   'resetTraining',
+  'previewWeights',
   'save',
   'savedInfo',
   'deleteSaved',

@@ -26,7 +26,7 @@ import { clipShapes, DEFAULT_CLIP_CONFIG, type Clip } from '../clip';
 import { attributesOf, descriptiveCaption, measureDigit, normalizeLikeMnist, placeDigit, PLACEMENT_TEST_SEED, shortCaption } from '../data/attributes';
 import { DIGIT_WORDS } from '../data/captions';
 import { DataError, fetchSource, loadIndex, loadSplit, PIXELS, type DataSource, type MnistSplit } from '../data/mnist';
-import { deriveSeed, Rng } from '../data/rng';
+import { deriveSeed, Rng, tfjsSeed } from '../data/rng';
 import { sha256Hex } from '../data/sha256';
 import { decoderShapes, DEFAULT_DECODER_CONFIG, toDataRange, toPixels, type Decoder, type DecoderConfig } from '../decoder';
 import { makeSchedule, NonFiniteSampleError, qSample, type NoiseSchedule } from '../diffusion';
@@ -74,10 +74,12 @@ import {
   type PlacedDigits,
   type TokenizeResult,
   type TrainingOptions,
+  type TrainingPreview,
   type TrainingProgress,
   type UnclipSampleRequest,
   type UnclipSampleResult,
   type WeightsSource,
+  MAX_PRIOR_CANDIDATES,
 } from './protocol';
 import { StorageError, WeightsStore } from './storage';
 import {
@@ -85,6 +87,8 @@ import {
   dalleSubject,
   decoderSubject,
   dvaeSubject,
+  MAX_PREVIEW_COUNT,
+  pickPreviewDigits,
   priorSubject,
   TrainingRun,
   validateTrainingOptions,
@@ -658,7 +662,7 @@ export class ModelHost implements ModelWorkerApi {
       // gives the same noise at every timestep and a slider over t moves along one path.
       const noisy = tf.tidy(() => {
         const pixels = tf.tensor4d(images, [count, 28, 28, 1]);
-        const noise = tf.randomNormal(pixels.shape, 0, 1, 'float32', seed);
+        const noise = tf.randomNormal(pixels.shape, 0, 1, 'float32', tfjsSeed(seed));
         return toPixels(qSample(schedule, toDataRange(pixels), timesteps, noise));
       });
       const [values] = await this.read<Float32Array>([noisy]);
@@ -877,22 +881,15 @@ export class ModelHost implements ModelWorkerApi {
       // Validated before fresh weights replace the loaded ones.
       const validated = validateTrainingOptions(options);
       const name = options.model ?? 'dvae';
-      if (!(TRAINABLE_MODELS as readonly unknown[]).includes(name)) {
-        throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train ${TRAINABLE_MODELS.join(', ')}.`);
-      }
+      checkTrainableName(name);
       // The subject's other inputs load before anything is replaced.
-      // The prior reads captions with CLIP's tokenizer, because CLIP embeds them.
-      let tokenizer: BpeTokenizer | undefined;
-      if (name === 'clip' || name === 'dalle') tokenizer = await this.tokenizer(name);
-      if (name === 'prior') tokenizer = await this.tokenizer('clip');
-      const frozenDvae = name === 'dalle' ? ((await this.model('dvae')).handle.model as Dvae) : undefined;
-      const frozenClip = name === 'decoder' || name === 'prior' ? ((await this.model('clip')).handle.model as Clip) : undefined;
+      const inputs = await this.subjectInputs(name);
 
       const trained = options.fromCurrent
         ? await this.model(name)
         : this.install(name, await this.configFor(name), null, { source: 'fresh', step: 0, seed: validated.seed });
       const stepsBefore = trained.info.step;
-      const subject = this.subjectFor(trained.handle, tokenizer, frozenDvae, frozenClip);
+      const subject = this.subjectFor(trained.handle, inputs);
       this.runModel = name;
 
       let run: TrainingRun | undefined;
@@ -920,12 +917,50 @@ export class ModelHost implements ModelWorkerApi {
     });
   }
 
-  private subjectFor(handle: ModelHandle, tokenizer: BpeTokenizer | undefined, dvae: Dvae | undefined, clip: Clip | undefined): TrainingSubject {
+  /**
+   * Loads what a model's training subject reads besides its own weights: the caption
+   * tokenizer, and the frozen dVAE (DALL·E-mini) or CLIP (decoder and prior). The prior reads
+   * captions with CLIP's tokenizer, because CLIP embeds them.
+   */
+  private async subjectInputs(name: TrainableModelName): Promise<SubjectInputs> {
+    let tokenizer: BpeTokenizer | undefined;
+    if (name === 'clip' || name === 'dalle') tokenizer = await this.tokenizer(name);
+    if (name === 'prior') tokenizer = await this.tokenizer('clip');
+    const dvae = name === 'dalle' ? ((await this.model('dvae')).handle.model as Dvae) : undefined;
+    const clip = name === 'decoder' || name === 'prior' ? ((await this.model('clip')).handle.model as Clip) : undefined;
+    return { tokenizer, dvae, clip };
+  }
+
+  private subjectFor(handle: ModelHandle, { tokenizer, dvae, clip }: SubjectInputs): TrainingSubject {
     if (handle.name === 'clip') return clipSubject(handle.model as Clip, tokenizer!);
     if (handle.name === 'dalle') return dalleSubject(handle.model as DalleMini, dvae!, tokenizer!);
     if (handle.name === 'decoder') return decoderSubject(handle.model as Decoder, clip!);
     if (handle.name === 'prior') return priorSubject(handle.model as Prior, clip!, tokenizer!);
     return dvaeSubject(handle.model as Dvae);
+  }
+
+  previewWeights(name: TrainableModelName, previewCount: number): Promise<TrainingPreview> {
+    return this.guard(async () => {
+      await this.ready();
+      checkTrainableName(name);
+      if (!Number.isInteger(previewCount) || previewCount < 1 || previewCount > MAX_PREVIEW_COUNT) {
+        throw new ModelWorkerError('input', `The preview count must be an integer from 1 to ${MAX_PREVIEW_COUNT}, got ${String(previewCount)}.`);
+      }
+      this.checkNotTraining(name, 'draw a preview');
+      const loaded = this.loadedModel(name);
+      const subject = this.subjectFor(loaded.handle, await this.subjectInputs(name));
+      const digits = pickPreviewDigits(subject, await this.loadTestSplit(), previewCount);
+      try {
+        const { preview, clip, dalle, diffusion } = await subject.report(null, digits, (tensors) => this.read(tensors));
+        return { preview, clip, dalle, diffusion };
+      } catch (error) {
+        if (!(error instanceof NonFiniteSampleError)) throw error;
+        throw new ModelWorkerError(
+          'nan',
+          `The preview of the ${TITLES[name].title} produced NaN or infinite values: its weights have probably diverged. Load other ${name} weights or reset its training.`,
+        );
+      }
+    });
   }
 
   pauseTraining(): Promise<void> {
@@ -1244,6 +1279,19 @@ const MAX_SEED = 0xffffffff;
 /** Models the page can train; the classifier is the referee and stays fixed. */
 const TRAINABLE_MODELS = ['dvae', 'clip', 'dalle', 'decoder', 'prior'] as const satisfies readonly TrainableModelName[];
 
+function checkTrainableName(name: unknown): asserts name is TrainableModelName {
+  if (!(TRAINABLE_MODELS as readonly unknown[]).includes(name)) {
+    throw new ModelWorkerError('input', `Cannot train "${String(name)}": the page can train ${TRAINABLE_MODELS.join(', ')}.`);
+  }
+}
+
+/** Inputs a training subject reads besides the weights it trains. */
+interface SubjectInputs {
+  tokenizer?: BpeTokenizer;
+  dvae?: Dvae;
+  clip?: Clip;
+}
+
 /** A running `decodeEmbedding` or `sampleUnclip` call; `cancelled` makes its decoder stop after the current step. */
 interface SamplingCall {
   cancelled: boolean;
@@ -1264,8 +1312,6 @@ export interface PriorSettings {
 
 /** Prior settings for values the request leaves out; two candidates is also the prior's own default. */
 export const DEFAULT_PRIOR_SETTINGS: PriorSettings = { steps: 25, guidanceScale: 1, candidates: 2 };
-/** Maximum prior candidates per image; each one adds `count` rows to every prior step. */
-const MAX_PRIOR_CANDIDATES = 8;
 /** Norms further than this from 1 count as not unit length, and such embeddings are rescaled with a notice. */
 const UNIT_NORM_TOLERANCE = 1e-3;
 

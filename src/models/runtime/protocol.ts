@@ -257,6 +257,8 @@ export interface TokenizeResult {
 export const MAX_DIFFUSION_SAMPLES = 16;
 /** Largest classifier-free guidance scale accepted; larger values are clamped with a notice. */
 export const MAX_GUIDANCE_SCALE = 10;
+/** Most prior candidates per image; each one adds `count` rows to every prior step. */
+export const MAX_PRIOR_CANDIDATES = 8;
 
 /** Settings of one reverse diffusion run; out-of-range values are clamped with a notice. */
 export interface DiffusionSettings {
@@ -411,6 +413,9 @@ export interface TrainingProgress {
   failure?: WorkerFailure;
 }
 
+/** The preview fields of a training report, drawn for weights that were loaded rather than trained (`previewWeights`). */
+export type TrainingPreview = Pick<TrainingProgress, 'preview' | 'clip' | 'dalle' | 'diffusion'>;
+
 export type TrainingState = 'idle' | 'loading-data' | 'running' | 'paused' | 'stopped' | 'error';
 
 /** A failure the page shows in the widget; `kind` picks the wording and the offered fix. */
@@ -530,6 +535,13 @@ export interface ModelWorkerApi {
   stepTraining(): Promise<TrainingProgress>;
   /** Stops training and restores fresh weights of the run's model with the same seed; the run's last report has state 'idle'. */
   resetTraining(): Promise<void>;
+
+  /**
+   * Draws the preview a training report of `name` carries (reconstructions, similarity matrix,
+   * samples or cosines) for the weights in memory, on the preview digits and seeds a run with
+   * `previewCount` uses. Rejects with an 'input' failure while that model trains or before it has weights.
+   */
+  previewWeights(name: TrainableModelName, previewCount: number): Promise<TrainingPreview>;
 
   /** Saves the model's current weights and card to IndexedDB under its name. */
   save(name: ModelName): Promise<{ savedAt: string; bytes: number }>;

@@ -36,7 +36,8 @@ import {
 } from './protocol';
 
 export const DEFAULT_PREVIEW_COUNT = 8;
-const MAX_PREVIEW_COUNT = 64;
+/** Maximum number of preview digits a run or `previewWeights` shows. */
+export const MAX_PREVIEW_COUNT = 64;
 const MAX_BATCH_SIZE = 512;
 const MAX_TOTAL_STEPS = 1_000_000;
 /** Minimum milliseconds between two 'loading-data' reports. */
@@ -111,6 +112,17 @@ export interface PreviewDigits {
   count: number;
   images: Float32Array;
   labels: Int32Array;
+}
+
+/** Returns the preview digits of `subject`: at most `count` test digits, chosen by its `pickPreview` or else the first ones. */
+export function pickPreviewDigits(subject: Pick<TrainingSubject, 'pickPreview'>, test: MnistSplit, count: number): PreviewDigits {
+  const wanted = Math.min(count, test.count);
+  const indices = subject.pickPreview?.(test, wanted) ?? Array.from({ length: wanted }, (_, i) => i);
+  const images = new Float32Array(indices.length * PIXELS);
+  indices.forEach((index, row) => {
+    for (let p = 0; p < PIXELS; p++) images[row * PIXELS + p] = test.images[index * PIXELS + p] / 255;
+  });
+  return { count: indices.length, images, labels: Int32Array.from(indices, (index) => test.labels[index]) };
 }
 
 /** Reads tensors to the CPU and disposes them, failing instead of hanging when the backend is lost. */
@@ -226,8 +238,13 @@ export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokeniz
 const DECODER_PREVIEW_INTERVAL_MS = 3000;
 /** DDIM steps of a decoder preview, few so that a preview costs little next to the training it interrupts. */
 const DECODER_PREVIEW_STEPS = 10;
-/** Seed of the decoder previews' noise, and of the prior preview's noisy embeddings. */
+/** Seed of the decoder previews' noise. */
 const DIFFUSION_PREVIEW_SEED = 0;
+/**
+ * Seed of the prior preview's noisy embeddings, the same at every report so that changes come
+ * from the weights. Not 0, because tfjs 4.22's random ops draw a fresh seed when given 0.
+ */
+const PRIOR_PREVIEW_NOISE_SEED = 1;
 
 /**
  * unCLIP's decoder: images drawn for the CLIP image embeddings of the preview digits, so a
@@ -280,7 +297,7 @@ export function priorSubject(model: Prior, clip: Clip, tokenizer: BpeTokenizer):
       const outputs = tf.tidy(() => {
         const images = clip.encodeImages(tf.tensor4d(preview.images, [count, 28, 28, 1])); // [n, dim], unit
         const texts = clip.encodeTexts(tf.tensor2d(ids, [count, clip.config.maxLength], 'int32')); // [n, dim], unit
-        const noise = tf.randomNormal(images.shape, 0, 1, 'float32', DIFFUSION_PREVIEW_SEED);
+        const noise = tf.randomNormal(images.shape, 0, 1, 'float32', PRIOR_PREVIEW_NOISE_SEED);
         const noisy = qSample(model.schedule, tf.mul(images, model.scale), lastTimestep, noise) as tf.Tensor2D;
         const predicted = l2Normalize(model.predictClean(noisy, lastTimestep, texts));
         return [tf.sum(tf.mul(predicted, images), 1)]; // [n]
@@ -535,13 +552,7 @@ export class TrainingRun {
       this.emit({ ...this.baseProgress(), state: 'loading-data', dataProgress: { loadedBytes, totalBytes } });
     });
     const test = await this.context.loadTestSplit();
-    const wanted = Math.min(this.options.previewCount, test.count);
-    const indices = this.subject.pickPreview?.(test, wanted) ?? Array.from({ length: wanted }, (_, i) => i);
-    const images = new Float32Array(indices.length * PIXELS);
-    indices.forEach((index, row) => {
-      for (let p = 0; p < PIXELS; p++) images[row * PIXELS + p] = test.images[index * PIXELS + p] / 255;
-    });
-    this.preview = { count: indices.length, images, labels: Int32Array.from(indices, (index) => test.labels[index]) };
+    this.preview = pickPreviewDigits(this.subject, test, this.options.previewCount);
     return split;
   }
 

@@ -122,6 +122,8 @@ const api: ModelWorkerApi = {
   stepTraining: () => host.stepTraining(),
   resetTraining: () => host.resetTraining(),
 
+  previewWeights: (name, previewCount) => host.previewWeights(name, previewCount),
+
   save: (name) => host.save(name),
   savedInfo: (name) => host.savedInfo(name),
   deleteSaved: (name) => host.deleteSaved(name),
