@@ -9,6 +9,7 @@
 import * as tf from './tf';
 import type { ParamShapes, Params } from './nn';
 import { sha256Hex } from './data/sha256';
+import { isModelName, TITLES } from './registry';
 
 export const CHECKPOINT_FORMAT = 'universe-of-dalle/checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -107,6 +108,16 @@ export interface ExpectedCheckpoint {
   origin: string;
 }
 
+/** A model's title as the site shows it, or its id when the name is not one of the course's models. */
+function modelTitle(model: string): string {
+  return isModelName(model) ? TITLES[model].title : model;
+}
+
+/** A model's id, as checkpoint files carry it, with its title where the course knows it: `"prior" (unCLIP diffusion prior)`. */
+function describeModel(model: string): string {
+  return isModelName(model) ? `"${model}" (${TITLES[model].title})` : JSON.stringify(model);
+}
+
 /**
  * Validates a checkpoint against the expected model and returns its tensors as float32
  * arrays by name. Throws `CheckpointError` on the first problem found.
@@ -117,7 +128,10 @@ export async function decodeCheckpoint(checkpoint: Checkpoint, expected: Expecte
   validateManifest(manifest, where);
 
   if (manifest.model !== expected.model) {
-    throw new CheckpointError('model', `Checkpoint ${where} is for model "${manifest.model}", this widget needs "${expected.model}": load a ${expected.model} checkpoint.`);
+    throw new CheckpointError(
+      'model',
+      `Checkpoint ${where} is for model ${describeModel(manifest.model)}, this widget needs ${describeModel(expected.model)}: load a checkpoint of the ${modelTitle(expected.model)}.`,
+    );
   }
 
   const found = new Map(manifest.tensors.map((entry) => [entry.name, entry]));

@@ -311,7 +311,7 @@ test.describe('unCLIP trainer', () => {
     await expect(trainer.getByRole('button', { name: 'Prior' })).toHaveAttribute('aria-pressed', 'true');
     await trainer.getByLabel('Upload a checkpoint file (.udalle) of the chosen unCLIP model').setInputFiles({ name: 'decoder.udalle', mimeType: 'application/octet-stream', buffer: bytes });
 
-    await expect(trainer.getByRole('alert')).toHaveText(/The checkpoint could not be loaded\. .*decoder\.udalle is for model "decoder", this widget needs "prior"/);
+    await expect(trainer.getByRole('alert')).toHaveText(/The checkpoint could not be loaded\. .*decoder\.udalle is for model "decoder" \(unCLIP decoder\), this widget needs "prior" \(unCLIP diffusion prior\)/);
     await expect(trainer.getByTestId('training-step')).toHaveText('0');
     await expect(trainer.getByTestId('training-state')).toHaveText('not started');
     await expect(trainer.getByText(/^Loaded /)).toHaveCount(0);

@@ -106,7 +106,7 @@ describe('previewWeights', () => {
     const decoderFile = await host.exportFile('decoder');
     const failure = await failureOf(host.loadFile('prior', decoderFile, 'decoder.udalle'));
     expect(failure.kind).toBe('checkpoint');
-    expect(failure.message).toContain('is for model "decoder", this widget needs "prior"');
+    expect(failure.message).toContain('is for model "decoder" (unCLIP decoder), this widget needs "prior" (unCLIP diffusion prior): load a checkpoint of the unCLIP diffusion prior.');
     const after = await host.previewWeights('prior', PREVIEW_COUNT);
     expect(maxAbsDifference(after.diffusion!.cosines!, before.diffusion!.cosines!)).toBe(0);
   });

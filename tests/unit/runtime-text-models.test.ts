@@ -251,6 +251,9 @@ describe('training the caption models in the worker', () => {
     const preview = reports.find((report) => report.dalle)!.dalle!;
     expect(preview.prompts[7]).toBe('a handwritten seven');
     expect(preview.images.length).toBe(10 * PIXELS);
+    // Previews are throttled while the run goes, but the last step's report shows the final weights.
+    expect(last.step).toBe(4);
+    expect(last.dalle?.images.length).toBe(10 * PIXELS);
     // The dVAE stays usable for DALL·E-mini's own decoding, and reset restores fresh weights.
     await host.resetTraining();
     expect((await host.sampleDalle({ ...SAMPLING, count: 1 })).images.length).toBe(PIXELS);

@@ -951,7 +951,7 @@ export class ModelHost implements ModelWorkerApi {
       const subject = this.subjectFor(loaded.handle, await this.subjectInputs(name));
       const digits = pickPreviewDigits(subject, await this.loadTestSplit(), previewCount);
       try {
-        const { preview, clip, dalle, diffusion } = await subject.report(null, digits, (tensors) => this.read(tensors));
+        const { preview, clip, dalle, diffusion } = await subject.report(null, digits, (tensors) => this.read(tensors), false);
         return { preview, clip, dalle, diffusion };
       } catch (error) {
         if (!(error instanceof NonFiniteSampleError)) throw error;

@@ -135,9 +135,10 @@ export interface TrainingSubject {
   lossFunction(plan: TrainingPlan, seed: number): LossFunction;
   /**
    * Preview fields of a progress report for the current weights. `batch` is the step's
-   * batch, or null for reports between steps (start, pause).
+   * batch, or null for reports between steps (start, pause). `final` is true for the report
+   * of a run's last step, which must show the weights the run ends with.
    */
-  report(batch: Batch | null, preview: PreviewDigits, read: ReadTensors): Promise<Partial<TrainingProgress>>;
+  report(batch: Batch | null, preview: PreviewDigits, read: ReadTensors, final: boolean): Promise<Partial<TrainingProgress>>;
   /**
    * Picks the preview digits from the test split. Default: the first `count`. CLIP, the
    * decoder and the prior take one of each digit instead, so their preview covers every class.
@@ -213,7 +214,7 @@ const DALLE_PREVIEW_SEED = 0;
  * Builds DALL·E-mini's subject: one sample for each prompt "a handwritten <digit>". Sampling
  * 49 positions costs several training steps, so while the run goes a preview is drawn at
  * most every `DALLE_PREVIEW_INTERVAL_MS`. Reports between steps (start, pause, single step)
- * always get one.
+ * and the last step's report always get one.
  */
 export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokenizer): TrainingSubject {
   let lastPreviewMs = -Infinity;
@@ -223,9 +224,9 @@ export function dalleSubject(model: DalleMini, dvae: Dvae, tokenizer: BpeTokeniz
     name: 'dalle',
     params: model.params,
     lossFunction: (_plan, seed) => model.lossFunction({ dvae, tokenizer, captionSeed: seed }),
-    async report(batch, _preview, read) {
+    async report(batch, _preview, read, final) {
       const now = performance.now();
-      if (batch !== null && now - lastPreviewMs < DALLE_PREVIEW_INTERVAL_MS) return {};
+      if (batch !== null && !final && now - lastPreviewMs < DALLE_PREVIEW_INTERVAL_MS) return {};
       lastPreviewMs = now;
       const { tokens } = await model.sample({ textIds: promptIds, count: prompts.length, seed: DALLE_PREVIEW_SEED, temperature: 1 });
       const [images] = await read([tf.tidy(() => dvae.decodeTokens(tf.tensor3d(tokens, [prompts.length, 7, 7], 'int32')))]);
@@ -251,7 +252,7 @@ const PRIOR_PREVIEW_NOISE_SEED = 1;
  * reader sees noise turn into the digits the embeddings describe. CLIP is read, not trained.
  * Sampling costs several training steps, so while the run goes a preview is drawn at most
  * every `DECODER_PREVIEW_INTERVAL_MS`, counted from the end of the last one. Reports
- * between steps (start, pause, single step) always get one.
+ * between steps (start, pause, single step) and the last step's report always get one.
  */
 export function decoderSubject(model: Decoder, clip: Clip): TrainingSubject {
   let lastPreviewMs = -Infinity;
@@ -260,8 +261,8 @@ export function decoderSubject(model: Decoder, clip: Clip): TrainingSubject {
     params: model.params,
     lossFunction: (_plan, seed) => model.lossFunction((images) => clip.encodeImages(images), seed),
     pickPreview: (test, count) => onePerDigit(test.labels, count),
-    async report(batch, preview, read) {
-      if (batch !== null && performance.now() - lastPreviewMs < DECODER_PREVIEW_INTERVAL_MS) return {};
+    async report(batch, preview, read, final) {
+      if (batch !== null && !final && performance.now() - lastPreviewMs < DECODER_PREVIEW_INTERVAL_MS) return {};
       const embeddings = tf.tidy(() => clip.encodeImages(tf.tensor4d(preview.images, [preview.count, 28, 28, 1])));
       let images: tf.Tensor4D;
       try {
@@ -581,7 +582,7 @@ export class TrainingRun {
         tf.dispose(tensors);
       }
     };
-    const fields = await this.subject.report(batch, this.preview, read);
+    const fields = await this.subject.report(batch, this.preview, read, state === 'stopped');
     // The preview's own time (a DALL·E-mini sample) is left out of the next window's rate.
     this.windowStartMs = performance.now();
     this.windowStartStep = this.step;
