@@ -108,12 +108,12 @@ export interface ExpectedCheckpoint {
   origin: string;
 }
 
-/** A model's title as the site shows it, or its id when the name is not one of the course's models. */
+/** Returns a model's title as the site shows it, or its id when the name is not one of the course's models. */
 function modelTitle(model: string): string {
   return isModelName(model) ? TITLES[model].title : model;
 }
 
-/** A model's id, as checkpoint files carry it, with its title where the course knows it: `"prior" (unCLIP diffusion prior)`. */
+/** Returns a model's id, as checkpoint files carry it, followed by its title for the course's models: `"prior" (unCLIP diffusion prior)`. */
 function describeModel(model: string): string {
   return isModelName(model) ? `"${model}" (${TITLES[model].title})` : JSON.stringify(model);
 }

@@ -1,8 +1,8 @@
 /**
- * Checks that hold for every embed page the build has, so a widget added to the registry is
- * covered without a test of its own: the embed index lists it with its settings, every one
- * of those settings can be locked, and the link the widget writes reads back unchanged.
- * The widget-specific specs check what each restored setting shows.
+ * Checks that hold for every embed page of the build, so a widget added to the registry is
+ * covered without a test of its own. The embed index lists it with its settings, every one of
+ * those settings can be locked, and the link the widget writes reads back unchanged. The
+ * widget-specific specs check what each restored setting shows.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';

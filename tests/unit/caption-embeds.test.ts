@@ -17,7 +17,7 @@ import type { ModelCard } from '../../src/models/card';
 import dalleCard from '../../public/models/dalle/card.json';
 import dvaeCard from '../../public/models/dvae/card.json';
 
-/** A card that only its `model` field tells apart. */
+/** Builds a card that differs from the others only in its `model` field. */
 function cardOf(model: string): ModelCard {
   return { model } as ModelCard;
 }

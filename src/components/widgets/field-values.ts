@@ -16,7 +16,8 @@ export interface CheckedFields<Schema extends UrlSchema> {
 
 /**
  * Checks each field of `fields` (a setting's name with its value and visible label). A cleared
- * number field binds null and a half-typed one NaN: both count as empty. Never throws.
+ * number field binds null and a half-typed one NaN, and both count as empty. Bad values become
+ * notes, not exceptions.
  */
 export function checkFieldValues<Schema extends UrlSchema>(
   schema: Schema,

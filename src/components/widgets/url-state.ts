@@ -340,8 +340,8 @@ export function replacePageUrlState<Schema extends UrlSchema>(prefix: string, sc
 }
 
 /**
- * The starting values of a widget in the page: its preset, its locks and, unless `urlPrefix`
- * is null, the current page URL's parameters under that prefix. Every lockable control is
+ * Returns the starting values of a widget in the page: its preset, its locks and, unless
+ * `urlPrefix` is null, the page URL's parameters under that prefix. Every lockable control is
  * a setting of `schema`. Call it in the browser only (on mount), because it reads the URL.
  */
 export function readWidgetState<Schema extends UrlSchema>(

@@ -116,8 +116,8 @@ export interface PreviewDigits {
 
 /** Returns the preview digits of `subject`: at most `count` test digits, chosen by its `pickPreview` or else the first ones. */
 export function pickPreviewDigits(subject: Pick<TrainingSubject, 'pickPreview'>, test: MnistSplit, count: number): PreviewDigits {
-  const wanted = Math.min(count, test.count);
-  const indices = subject.pickPreview?.(test, wanted) ?? Array.from({ length: wanted }, (_, i) => i);
+  const previewSize = Math.min(count, test.count);
+  const indices = subject.pickPreview?.(test, previewSize) ?? Array.from({ length: previewSize }, (_, i) => i);
   const images = new Float32Array(indices.length * PIXELS);
   indices.forEach((index, row) => {
     for (let p = 0; p < PIXELS; p++) images[row * PIXELS + p] = test.images[index * PIXELS + p] / 255;
